@@ -1,0 +1,30 @@
+#pragma once
+// Subcommands of the `descent` program register themselves here; main.cpp builds the CLI from the list.
+// A command file defines:   static descent::cli::RegisterCommand reg{"name", "one-line help", setup};
+// where setup(CLI::App& sub) adds the options and sets sub.callback(...). Callbacks report user errors by
+// throwing descent::Error; main prints the message on one line and exits with status 1.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace descent::cli {
+
+struct Command {
+  std::string name;
+  std::string help;
+  std::function<void(CLI::App&)> setup;
+};
+
+std::vector<Command>& commands();
+
+struct RegisterCommand {
+  RegisterCommand(std::string name, std::string help, std::function<void(CLI::App&)> setup) {
+    commands().push_back({std::move(name), std::move(help), std::move(setup)});
+  }
+};
+
+// Exit status a callback may request (for example `vectors` when a case fails).
+int& exit_status();
+
+}  // namespace descent::cli

@@ -1,0 +1,97 @@
+#include <gtest/gtest.h>
+
+#include "descent/core/allocator.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/parallel.hpp"
+#include "descent/core/rng.hpp"
+#include "descent/core/tensor.hpp"
+
+using namespace descent;
+
+TEST(Shape, BroadcastFollowsNumpyRules) {
+  EXPECT_EQ(broadcast_shapes(Shape{3, 1}, Shape{4}, "t"), (Shape{3, 4}));
+  EXPECT_EQ(broadcast_shapes(Shape{}, Shape{2, 2}, "t"), (Shape{2, 2}));
+  EXPECT_THROW(broadcast_shapes(Shape{3}, Shape{4}, "t"), Error);
+}
+
+TEST(Shape, WrapDimRejectsOutOfRange) {
+  EXPECT_EQ(wrap_dim(-1, 3, "t"), 2);
+  EXPECT_THROW(wrap_dim(3, 3, "t"), Error);
+  try {
+    wrap_dim(5, 2, "sum");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sum"), std::string::npos);
+  }
+}
+
+TEST(Tensor, FactoriesAndItem) {
+  Tensor t = full(Shape{2, 3}, 1.5);
+  EXPECT_EQ(t.numel(), 6);
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_FLOAT_EQ(t.to_vector<float>()[5], 1.5f);
+  EXPECT_THROW(t.item<float>(), Error);
+  EXPECT_THROW(t.data<double>(), Error);
+  EXPECT_EQ(arange(4).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1, 2, 3}));
+}
+
+TEST(Tensor, StridedViewCopiesInRowMajorOrder) {
+  Tensor t = from_vector(std::vector<float>{0, 1, 2, 3, 4, 5}, Shape{2, 3});
+  Tensor transposed = as_strided(t, Shape{3, 2}, Shape{1, 3}, 0);
+  EXPECT_FALSE(transposed.is_contiguous());
+  EXPECT_EQ(transposed.clone().to_vector<float>(), (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  EXPECT_THROW(as_strided(t, Shape{3, 3}, Shape{3, 1}, 0), Error);
+}
+
+TEST(Tensor, CopyBroadcastsAndConverts) {
+  Tensor dst = zeros(Shape{2, 3}, DType::Float64);
+  dst.copy_(from_vector(std::vector<float>{1, 2, 3}, Shape{3}));
+  EXPECT_EQ(dst.to_vector<double>(), (std::vector<double>{1, 2, 3, 1, 2, 3}));
+  EXPECT_THROW(dst.copy_(zeros(Shape{4})), Error);
+}
+
+TEST(Tensor, InPlaceOnLeafRequiringGradIsRefused) {
+  Tensor w = zeros(Shape{3});
+  w.set_requires_grad(true);
+  EXPECT_THROW(w.fill_(1.0), Error);
+  NoGradGuard guard;
+  EXPECT_NO_THROW(w.fill_(1.0));
+}
+
+TEST(Generator, SeededAndForkable) {
+  Generator a(7), b(7);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  Generator c(7);
+  const auto state = c.state();
+  const double first = c.normal();
+  c.set_state(state);
+  EXPECT_EQ(c.normal(), first);
+  double sum = 0, sq = 0;
+  Generator g(1);
+  for (int i = 0; i < 20000; ++i) {
+    const double x = g.normal();
+    sum += x;
+    sq += x * x;
+  }
+  EXPECT_NEAR(sum / 20000, 0.0, 0.03);
+  EXPECT_NEAR(sq / 20000, 1.0, 0.05);
+  for (int i = 0; i < 1000; ++i) EXPECT_LT(g.below(7), 7u);
+}
+
+TEST(Allocator, ReusesFreedBlocks) {
+  auto& allocator = CachingAllocator::instance();
+  { Tensor t = empty(Shape{1000}); }
+  const auto before = allocator.stats().cache_hits;
+  { Tensor t = empty(Shape{1000}); }
+  EXPECT_GT(allocator.stats().cache_hits, before);
+  EXPECT_LE(CachingAllocator::size_class(1000), 1000u * 9 / 8);
+  EXPECT_GE(CachingAllocator::size_class(1000), 1000u);
+}
+
+TEST(Parallel, CoversRangeExactlyOnce) {
+  std::vector<int> hits(100000, 0);
+  parallel_for(0, 100000, 1000, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = lo; i < hi; ++i) hits[std::size_t(i)]++;
+  });
+  for (int h : hits) ASSERT_EQ(h, 1);
+}
