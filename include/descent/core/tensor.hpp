@@ -29,6 +29,8 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;      // producer, for non-leaf tensors in the graph
   std::uint32_t output_nr = 0;                  // which output of grad_fn this is
   bool retains_grad = false;
+  std::weak_ptr<autograd::Node> grad_accumulator;  // cached AccumulateGrad node of a leaf
+  std::string name;                               // parameter name, for messages
 };
 
 class Tensor {

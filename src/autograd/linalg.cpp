@@ -1,0 +1,182 @@
+// Matrix products through BLAS and the fused linear layer.
+#include "descent/autograd/ops.hpp"
+#include "descent/core/blas.hpp"
+#include "kernels.hpp"
+
+namespace descent {
+
+using autograd::needs_grad;
+using autograd::SavedTensor;
+using namespace autograd::kernel;
+
+namespace {
+
+// A 2-D operand as BLAS sees it: data pointer, leading dimension and whether it is transposed.
+struct GemmOperand {
+  Tensor holder;  // keeps a contiguous copy alive when one was needed
+  bool transposed = false;
+  std::int64_t ld = 0;
+};
+
+GemmOperand gemm_operand(const Tensor& t) {
+  const std::int64_t rows = t.shape()[0], cols = t.shape()[1];
+  if (t.strides()[1] == 1 && (t.strides()[0] >= std::max<std::int64_t>(cols, 1) || rows == 1))
+    return {t, false, std::max<std::int64_t>(t.strides()[0], std::max<std::int64_t>(cols, 1))};
+  if (t.strides()[0] == 1 && (t.strides()[1] >= std::max<std::int64_t>(rows, 1) || cols == 1))
+    return {t, true, std::max<std::int64_t>(t.strides()[1], std::max<std::int64_t>(rows, 1))};
+  Tensor c = t.clone();
+  return {c, false, std::max<std::int64_t>(cols, 1)};
+}
+
+// out (contiguous [m, n]) = a @ b + beta * out
+template <class T>
+void gemm_into(const Tensor& a, const Tensor& b, Tensor& out, T beta) {
+  const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == T(0)) out.zero_();
+    return;
+  }
+  GemmOperand ga = gemm_operand(a), gb = gemm_operand(b);
+  blas::gemm(ga.transposed, gb.transposed, m, n, k, T(1), ga.holder.template data<T>(), ga.ld,
+             gb.holder.template data<T>(), gb.ld, beta, out.data<T>(), std::max<std::int64_t>(n, 1));
+}
+
+void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  DESCENT_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ (", dtype_name(a.dtype()), " and ",
+                dtype_name(b.dtype()), ")");
+}
+
+// 2-D product with gradient.
+Tensor mm(const Tensor& a, const Tensor& b) {
+  check_same_dtype(a, b, "matmul");
+  DESCENT_CHECK(a.shape()[1] == b.shape()[0], "matmul: shapes ", a.shape(), " and ", b.shape(),
+                " cannot be multiplied (", a.shape()[1], " != ", b.shape()[0], ")");
+  return dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
+    using T = decltype(zero);
+    Tensor out = empty(Shape{a.shape()[0], b.shape()[1]}, a.dtype());
+    gemm_into<T>(a, b, out, T(0));
+    if (needs_grad(a, b)) {
+      const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+      record(out, "MmBackward", {&a, &b},
+             [x = SavedTensor(a.detach()), y = SavedTensor(b.detach()), grad_a, grad_b](const Tensor& g,
+                                                                                         std::span<Tensor> grads) {
+               if (grad_a) grads[0] = mm(g, transpose(y.unpack("matmul"), 0, 1));
+               if (grad_b) grads[1] = mm(transpose(x.unpack("matmul"), 0, 1), g);
+             });
+    }
+    return out;
+  });
+}
+
+// [B, m, k] @ [B, k, n] with gradient.
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  check_same_dtype(a, b, "matmul");
+  const std::int64_t batch = a.shape()[0];
+  return dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
+    using T = decltype(zero);
+    Tensor out = empty(Shape{batch, a.shape()[1], b.shape()[2]}, a.dtype());
+    {
+      NoGradGuard guard;
+      for (std::int64_t i = 0; i < batch; ++i) {
+        Tensor o = select(out, 0, i);
+        gemm_into<T>(select(a, 0, i), select(b, 0, i), o, T(0));
+      }
+    }
+    if (needs_grad(a, b)) {
+      const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+      record(out, "BmmBackward", {&a, &b},
+             [x = SavedTensor(a.detach()), y = SavedTensor(b.detach()), grad_a, grad_b](const Tensor& g,
+                                                                                         std::span<Tensor> grads) {
+               if (grad_a) grads[0] = bmm(g, transpose(y.unpack("matmul"), 1, 2));
+               if (grad_b) grads[1] = bmm(transpose(x.unpack("matmul"), 1, 2), g);
+             });
+    }
+    return out;
+  });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  DESCENT_CHECK(a.defined() && b.defined(), "matmul: input tensor is undefined");
+  DESCENT_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least one dimension, got shapes ",
+                a.shape(), " and ", b.shape());
+  if (a.dim() == 1 && b.dim() == 1) {
+    DESCENT_CHECK(a.shape()[0] == b.shape()[0], "matmul: vectors of sizes ", a.shape()[0], " and ", b.shape()[0]);
+    return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), Shape{});
+  }
+  if (a.dim() == 2 && b.dim() == 2) return mm(a, b);
+  if (a.dim() == 1 && b.dim() == 2) return squeeze(mm(unsqueeze(a, 0), b), 0);
+  if (a.dim() == 2 && b.dim() == 1) return squeeze(mm(a, unsqueeze(b, 1)), 1);
+  if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  // Batched: broadcast the batch dimensions, flatten them, multiply batch by batch.
+  const std::int64_t m = a.shape()[a.dim() - 2], k = a.shape().back();
+  const std::int64_t k2 = b.shape()[b.dim() - 2], n = b.shape().back();
+  DESCENT_CHECK(k == k2, "matmul: shapes ", a.shape(), " and ", b.shape(), " cannot be multiplied (", k,
+                " != ", k2, ")");
+  Shape batch_a(std::span<const std::int64_t>(a.shape().begin(), a.shape().end() - 2));
+  Shape batch_b(std::span<const std::int64_t>(b.shape().begin(), b.shape().end() - 2));
+  const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  Shape full_a = batch, full_b = batch;
+  full_a.push_back(m);
+  full_a.push_back(k);
+  full_b.push_back(k);
+  full_b.push_back(n);
+  const std::int64_t count = batch.numel();
+  Tensor a3 = reshape(expand(a, full_a), Shape{count, m, k});
+  Tensor b3 = reshape(expand(b, full_b), Shape{count, k, n});
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  return reshape(bmm(a3, b3), out_shape);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  DESCENT_CHECK(x.defined() && weight.defined(), "linear: input or weight is undefined");
+  DESCENT_CHECK(weight.dim() == 2, "linear: weight must be 2-D [out, in], got shape ", weight.shape());
+  DESCENT_CHECK(x.dim() >= 1 && x.shape().back() == weight.shape()[1], "linear: input of shape ", x.shape(),
+                " does not match weight of shape ", weight.shape(), " (expected last dimension ",
+                weight.shape()[1], ")");
+  DESCENT_CHECK(!bias.defined() || (bias.dim() == 1 && bias.shape()[0] == weight.shape()[0]),
+                "linear: bias of shape ", bias.defined() ? bias.shape() : Shape{}, " for weight of shape ",
+                weight.shape(), " (expected [", weight.shape()[0], "])");
+  check_same_dtype(x, weight, "linear");
+  if (x.dim() != 2) {
+    Shape out_shape = x.shape();
+    out_shape[out_shape.size() - 1] = weight.shape()[0];
+    return reshape(linear(reshape(x, Shape{-1, x.shape().back()}), weight, bias), out_shape);
+  }
+  return dispatch_floating(x.dtype(), "linear", [&](auto zero) {
+    using T = decltype(zero);
+    const std::int64_t rows = x.shape()[0], out_features = weight.shape()[0];
+    Tensor out = empty(Shape{rows, out_features}, x.dtype());
+    T beta = T(0);
+    if (bias.defined()) {
+      Tensor b = bias.contiguous_copy();
+      const T* bp = b.data<T>();
+      T* o = out.data<T>();
+      for (std::int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out_features, o + r * out_features);
+      beta = T(1);
+    }
+    {
+      NoGradGuard guard;
+      gemm_into<T>(x, transpose(weight, 0, 1), out, beta);
+    }
+    if (autograd::any_needs_grad({&x, &weight, &bias})) {
+      const bool grad_x = x.requires_grad(), grad_w = weight.requires_grad();
+      const bool grad_b = bias.defined() && bias.requires_grad();
+      record(out, "LinearBackward", {&x, &weight, &bias},
+             [xs = SavedTensor(x.detach()), ws = SavedTensor(weight.detach()), grad_x, grad_w, grad_b](
+                 const Tensor& g, std::span<Tensor> grads) {
+               if (grad_x) grads[0] = mm(g, ws.unpack("linear"));
+               if (grad_w) grads[1] = mm(transpose(g, 0, 1), xs.unpack("linear"));
+               if (grad_b) grads[2] = sum(g, {0});
+             });
+    }
+    return out;
+  });
+}
+
+}  // namespace descent
