@@ -225,8 +225,12 @@ void check_norm_type(double norm_type, const char* where) {
 GradNormResult global_grad_norm(const GradientLayout& layout, double norm_type, double grad_multiplier) {
   check_norm_type(norm_type, "global_grad_norm");
   const NormKind kind = kind_of(norm_type);
-  thread_local std::vector<std::int64_t> run_start;
-  thread_local std::vector<Partial> partials;
+  // Scratch reused across calls. Worker threads must see the caller's vectors, not their own
+  // thread_local instances, hence the plain references the lambdas capture.
+  thread_local std::vector<std::int64_t> run_start_scratch;
+  thread_local std::vector<Partial> partials_scratch;
+  std::vector<std::int64_t>& run_start = run_start_scratch;
+  std::vector<Partial>& partials = partials_scratch;
   partials.assign(std::size_t((layout.run_numel + kBlock - 1) / kBlock), Partial{});
   for_each_block(layout, run_start, [&](std::int64_t b, std::int64_t begin, std::int64_t end) {
     Partial& partial = partials[std::size_t(b)];
@@ -264,7 +268,8 @@ GradNormResult global_grad_norm_reference(const std::vector<Tensor>& params, dou
 }
 
 void scale_grads_(const GradientLayout& layout, double factor) {
-  thread_local std::vector<std::int64_t> run_start;
+  thread_local std::vector<std::int64_t> run_start_scratch;
+  std::vector<std::int64_t>& run_start = run_start_scratch;  // see global_grad_norm
   for_each_block(layout, run_start, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
     for_each_piece(layout, run_start, begin, end, [&](const GradientRun& run, std::int64_t at, std::int64_t n) {
       if (run.dtype == DType::Float32) scale_f32(static_cast<float*>(run.data) + at, n, float(factor));
@@ -287,7 +292,8 @@ void scale_grads_(const std::vector<Tensor>& params, double factor) {
 }
 
 void scale_and_clamp_grads_(const GradientLayout& layout, double grad_multiplier, double limit) {
-  thread_local std::vector<std::int64_t> run_start;
+  thread_local std::vector<std::int64_t> run_start_scratch;
+  std::vector<std::int64_t>& run_start = run_start_scratch;  // see global_grad_norm
   for_each_block(layout, run_start, [&](std::int64_t, std::int64_t begin, std::int64_t end) {
     for_each_piece(layout, run_start, begin, end, [&](const GradientRun& run, std::int64_t at, std::int64_t n) {
       if (run.dtype == DType::Float32) {
