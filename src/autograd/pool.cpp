@@ -1,0 +1,211 @@
+// 2-D max and average pooling over the last two dimensions, with PyTorch's window arithmetic
+// (torch/csrc aten/native/Pool.h pooling_output_shape and the CPU kernels). Work is threaded over planes
+// (one image channel each), which never share input or output elements.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "descent/autograd/functional.hpp"
+#include "descent/autograd/ops.hpp"
+#include "kernels.hpp"
+
+namespace descent {
+
+using namespace autograd::kernel;
+
+namespace {
+
+struct PoolGeometry {
+  std::int64_t planes = 0, height = 0, width = 0, out_h = 0, out_w = 0;
+  Size2d kernel{1}, stride{1}, padding{0}, dilation{1};
+  Shape out_shape;
+};
+
+// Output extent of one dimension; a ceil_mode window must start inside the input or its left padding.
+std::int64_t pooled_extent(std::int64_t in, std::int64_t kernel, std::int64_t pad, std::int64_t stride,
+                           std::int64_t dilation, bool ceil_mode) {
+  const std::int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  std::int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+PoolGeometry check_pool(const char* op, const Tensor& input, Size2d kernel, std::optional<Size2d> stride,
+                        Size2d padding, Size2d dilation, bool ceil_mode) {
+  DESCENT_CHECK(input.defined(), op, ": input is undefined");
+  DESCENT_CHECK(input.dim() == 3 || input.dim() == 4, op, ": expected input of shape [N, C, H, W] or [C, H, W], got ",
+                input.shape());
+  PoolGeometry g;
+  g.kernel = kernel;
+  g.stride = stride.value_or(kernel);
+  g.padding = padding;
+  g.dilation = dilation;
+  DESCENT_CHECK(kernel.h > 0 && kernel.w > 0, op, ": kernel_size must be positive, got (", kernel.h, ", ", kernel.w, ")");
+  DESCENT_CHECK(g.stride.h > 0 && g.stride.w > 0, op, ": stride must be positive, got (", g.stride.h, ", ", g.stride.w,
+                ")");
+  DESCENT_CHECK(dilation.h > 0 && dilation.w > 0, op, ": dilation must be positive, got (", dilation.h, ", ",
+                dilation.w, ")");
+  DESCENT_CHECK(padding.h >= 0 && padding.w >= 0 && padding.h <= kernel.h / 2 && padding.w <= kernel.w / 2, op,
+                ": padding (", padding.h, ", ", padding.w, ") must be non-negative and at most half of kernel_size (",
+                kernel.h, ", ", kernel.w, ")");
+  const int rank = input.dim();
+  g.height = input.shape()[rank - 2];
+  g.width = input.shape()[rank - 1];
+  g.planes = 1;
+  for (int d = 0; d < rank - 2; ++d) g.planes *= input.shape()[d];
+  g.out_h = pooled_extent(g.height, kernel.h, padding.h, g.stride.h, dilation.h, ceil_mode);
+  g.out_w = pooled_extent(g.width, kernel.w, padding.w, g.stride.w, dilation.w, ceil_mode);
+  DESCENT_CHECK(g.out_h >= 1 && g.out_w >= 1, op, ": input of shape ", input.shape(), " gives output size (",
+                g.out_h, ", ", g.out_w, ") with kernel_size (", kernel.h, ", ", kernel.w, "), padding (", padding.h,
+                ", ", padding.w, "), dilation (", dilation.h, ", ", dilation.w, "); the output would be empty");
+  g.out_shape = input.shape();
+  g.out_shape[rank - 2] = g.out_h;
+  g.out_shape[rank - 1] = g.out_w;
+  return g;
+}
+
+std::int64_t plane_grain(const PoolGeometry& g) {
+  return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(g.out_h * g.out_w * g.kernel.h * g.kernel.w, 1));
+}
+
+// Values and flat in-plane indices of each window's maximum.
+template <class T>
+void max_pool_forward(const T* x, const PoolGeometry& g, T* out, std::int64_t* argmax) {
+  const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+  parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t p = lo; p < hi; ++p) {
+      const T* src = x + p * in_plane;
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+        std::int64_t h0 = oh * g.stride.h - g.padding.h;
+        const std::int64_t h1 = std::min(h0 + (g.kernel.h - 1) * g.dilation.h + 1, g.height);
+        while (h0 < 0) h0 += g.dilation.h;
+        for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+          std::int64_t w0 = ow * g.stride.w - g.padding.w;
+          const std::int64_t w1 = std::min(w0 + (g.kernel.w - 1) * g.dilation.w + 1, g.width);
+          while (w0 < 0) w0 += g.dilation.w;
+          std::int64_t best_index = h0 * g.width + w0;
+          T best = -std::numeric_limits<T>::infinity();
+          for (std::int64_t ih = h0; ih < h1; ih += g.dilation.h)
+            for (std::int64_t iw = w0; iw < w1; iw += g.dilation.w) {
+              const T v = src[ih * g.width + iw];
+              if (v > best || std::isnan(v)) {
+                best = v;
+                best_index = ih * g.width + iw;
+              }
+            }
+          out[p * out_plane + oh * g.out_w + ow] = best;
+          argmax[p * out_plane + oh * g.out_w + ow] = best_index;
+        }
+      }
+    }
+  });
+}
+
+// Average-pool windows: clipped bounds [h0, h1) x [w0, w1) and the divisor.
+struct AvgWindow {
+  std::int64_t h0, h1, w0, w1, divisor;
+};
+inline AvgWindow avg_window(const PoolGeometry& g, std::int64_t oh, std::int64_t ow, bool count_include_pad) {
+  std::int64_t h0 = oh * g.stride.h - g.padding.h, w0 = ow * g.stride.w - g.padding.w;
+  std::int64_t h1 = std::min(h0 + g.kernel.h, g.height + g.padding.h);
+  std::int64_t w1 = std::min(w0 + g.kernel.w, g.width + g.padding.w);
+  const std::int64_t padded_size = (h1 - h0) * (w1 - w0);
+  h0 = std::max<std::int64_t>(h0, 0);
+  w0 = std::max<std::int64_t>(w0, 0);
+  h1 = std::min(h1, g.height);
+  w1 = std::min(w1, g.width);
+  return {h0, h1, w0, w1, count_include_pad ? padded_size : (h1 - h0) * (w1 - w0)};
+}
+
+template <class T>
+void avg_pool_forward(const T* x, const PoolGeometry& g, bool count_include_pad, T* out) {
+  const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+  parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t p = lo; p < hi; ++p) {
+      const T* src = x + p * in_plane;
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+        for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+          const AvgWindow win = avg_window(g, oh, ow, count_include_pad);
+          T acc = 0;
+          for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (std::int64_t iw = win.w0; iw < win.w1; ++iw) acc += src[ih * g.width + iw];
+          // An empty window (only possible in the padding) averages to zero, as in PyTorch.
+          out[p * out_plane + oh * g.out_w + ow] =
+              (win.h0 < win.h1 && win.w0 < win.w1) ? acc / T(win.divisor) : T(0);
+        }
+    }
+  });
+}
+
+template <class T>
+void avg_pool_backward(const T* gy, const PoolGeometry& g, bool count_include_pad, T* gx) {
+  const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+  parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t p = lo; p < hi; ++p) {
+      T* dst = gx + p * in_plane;
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+        for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+          const AvgWindow win = avg_window(g, oh, ow, count_include_pad);
+          if (win.h0 >= win.h1 || win.w0 >= win.w1) continue;
+          const T share = gy[p * out_plane + oh * g.out_w + ow] / T(win.divisor);
+          for (std::int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (std::int64_t iw = win.w0; iw < win.w1; ++iw) dst[ih * g.width + iw] += share;
+        }
+    }
+  });
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& input, Size2d kernel_size, std::optional<Size2d> stride, Size2d padding,
+                  Size2d dilation, bool ceil_mode) {
+  const PoolGeometry g = check_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode);
+  return dispatch_floating(input.dtype(), "max_pool2d", [&](auto zero) {
+    using T = decltype(zero);
+    const Tensor x = input.contiguous_copy();
+    Tensor out = empty(g.out_shape, input.dtype());
+    Tensor argmax = empty(g.out_shape, DType::Int64);
+    max_pool_forward<T>(x.data<T>(), g, out.data<T>(), argmax.data<std::int64_t>());
+    if (autograd::needs_grad(input)) {
+      record(out, "MaxPool2dBackward", {&input},
+             [argmax, g, input_shape = input.shape()](const Tensor& grad_out, std::span<Tensor> grads) {
+               const Tensor gy = grad_out.contiguous_copy();
+               Tensor gx = zeros(input_shape, gy.dtype());
+               const T* gyp = gy.data<T>();
+               const std::int64_t* idx = argmax.data<std::int64_t>();
+               T* gxp = gx.data<T>();
+               const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+               parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
+                 for (std::int64_t p = lo; p < hi; ++p)
+                   for (std::int64_t i = 0; i < out_plane; ++i)
+                     gxp[p * in_plane + idx[p * out_plane + i]] += gyp[p * out_plane + i];
+               });
+               grads[0] = gx;
+             });
+    }
+    return out;
+  });
+}
+
+Tensor avg_pool2d(const Tensor& input, Size2d kernel_size, std::optional<Size2d> stride, Size2d padding,
+                  bool ceil_mode, bool count_include_pad) {
+  const PoolGeometry g = check_pool("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode);
+  return dispatch_floating(input.dtype(), "avg_pool2d", [&](auto zero) {
+    using T = decltype(zero);
+    const Tensor x = input.contiguous_copy();
+    Tensor out = empty(g.out_shape, input.dtype());
+    avg_pool_forward<T>(x.data<T>(), g, count_include_pad, out.data<T>());
+    if (autograd::needs_grad(input)) {
+      record(out, "AvgPool2dBackward", {&input},
+             [g, count_include_pad, input_shape = input.shape()](const Tensor& grad_out, std::span<Tensor> grads) {
+               const Tensor gy = grad_out.contiguous_copy();
+               Tensor gx = zeros(input_shape, gy.dtype());
+               avg_pool_backward<T>(gy.data<T>(), g, count_include_pad, gx.data<T>());
+               grads[0] = gx;
+             });
+    }
+    return out;
+  });
+}
+
+}  // namespace descent
