@@ -48,12 +48,14 @@ TensorDataset load_mnist(const std::filesystem::path& images_file, const std::fi
 }
 
 MnistSplits load_mnist_dir(const std::filesystem::path& dir, const MnistOptions& options) {
-  return MnistSplits{
-      load_mnist(find_with_optional_gz(dir, "train-images-idx3-ubyte"),
-                 find_with_optional_gz(dir, "train-labels-idx1-ubyte"), options),
-      load_mnist(find_with_optional_gz(dir, "t10k-images-idx3-ubyte"),
-                 find_with_optional_gz(dir, "t10k-labels-idx1-ubyte"), options),
-  };
+  // Resolved one after another so that a missing file is reported in a fixed order.
+  const auto train_images = find_with_optional_gz(dir, "train-images-idx3-ubyte");
+  const auto train_labels = find_with_optional_gz(dir, "train-labels-idx1-ubyte");
+  const auto test_images = find_with_optional_gz(dir, "t10k-images-idx3-ubyte");
+  const auto test_labels = find_with_optional_gz(dir, "t10k-labels-idx1-ubyte");
+  TensorDataset train = load_mnist(train_images, train_labels, options);
+  TensorDataset test = load_mnist(test_images, test_labels, options);
+  return MnistSplits{std::move(train), std::move(test)};
 }
 
 std::filesystem::path fashion_mnist_dir() {

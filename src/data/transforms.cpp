@@ -135,20 +135,26 @@ Tensor Scaler::map(const Tensor& inputs, bool inverse) const {
   std::size_t groups = 0;
   const auto group = group_of_elements(sample_shape_, axis_, groups);
   const std::size_t row = group.size();
-  // Per-element float factors for one row, so the loop over samples is a plain multiply-add.
-  std::vector<float> multiplier(row), offset(row);
+  // Per-element float factors for one row, so the loop over samples is a subtract and a multiply.
+  std::vector<float> multiplier(row), shift(row);
   for (std::size_t j = 0; j < row; ++j) {
-    const double s = scale_[group[j]], m = shift_[group[j]];
-    multiplier[j] = float(inverse ? s : 1.0 / s);
-    offset[j] = float(inverse ? m : -m / s);
+    multiplier[j] = float(inverse ? scale_[group[j]] : 1.0 / scale_[group[j]]);
+    shift[j] = float(shift_[group[j]]);
   }
   const Tensor x = inputs.contiguous_copy();
   Tensor out = empty(x.shape());
   const float* in = x.data<float>();
   float* dst = out.data<float>();
   const auto n = std::size_t(x.size(0));
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < row; ++j) dst[i * row + j] = in[i * row + j] * multiplier[j] + offset[j];
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* in_row = in + i * row;
+    float* out_row = dst + i * row;
+    if (inverse) {
+      for (std::size_t j = 0; j < row; ++j) out_row[j] = in_row[j] * multiplier[j] + shift[j];
+    } else {
+      for (std::size_t j = 0; j < row; ++j) out_row[j] = (in_row[j] - shift[j]) * multiplier[j];
+    }
+  }
   return out;
 }
 

@@ -29,7 +29,7 @@ struct DataLoaderOptions {
   std::uint64_t seed = 0;
   bool drop_last = false;     // drop the last batch when it is smaller than batch_size
   std::int64_t prefetch = 2;  // batches prepared ahead on a background thread; 0: on the caller's thread
-  BatchTransform transform;   // optional
+  BatchTransform transform = nullptr;  // optional
 };
 
 class EpochReader;
