@@ -1,0 +1,44 @@
+#pragma once
+// Schedules driven by a user function of the step (PyTorch 2.11 semantics).
+//   LambdaLR          base * lr_lambda(t)
+//   MultiplicativeLR  base * prod_{i=1..t} lr_lambda(i)   (lr_lambda(0) is never called, as in PyTorch)
+// lr_lambda must be a pure function of the step: LambdaLR is then pure, and resuming at step k needs no
+// state. MultiplicativeLR keeps the running product and the step it belongs to, so that consecutive steps
+// cost one call each; state() saves both and load_state() restores them bit for bit, so a resumed run
+// continues from the saved product without replaying lr_lambda. Its cache makes value() not safe to call
+// from two threads at once.
+// Deviation: inside SequentialLR, PyTorch's MultiplicativeLR continues from the rate the previous
+// scheduler left (it has no closed form for step(0)); here every segment starts from the base.
+#include <functional>
+
+#include "descent/schedule/schedule.hpp"
+
+namespace descent::schedule {
+
+using StepFunction = std::function<double(std::int64_t step)>;
+
+class LambdaLR final : public Schedule {
+ public:
+  explicit LambdaLR(StepFunction lr_lambda);
+  std::string name() const override { return "lambdalr"; }
+
+ private:
+  double compute(std::int64_t step, double base) const override;
+  StepFunction lr_lambda_;
+};
+
+class MultiplicativeLR final : public Schedule {
+ public:
+  explicit MultiplicativeLR(StepFunction lr_lambda);
+  std::string name() const override { return "multiplicativelr"; }
+  nlohmann::json state() const override;  // {"step": s, "product": prod_{i=1..s} lr_lambda(i)}
+  void load_state(const nlohmann::json& state) override;
+
+ private:
+  double compute(std::int64_t step, double base) const override;
+  StepFunction lr_lambda_;
+  mutable std::int64_t cached_step_ = 0;
+  mutable double cached_product_ = 1.0;
+};
+
+}  // namespace descent::schedule
