@@ -33,13 +33,13 @@
 namespace descent::transform {
 
 struct GradientPipelineOptions {
-  std::optional<GradScalerOptions> loss_scaling;         // dynamic loss scaling; off when empty
+  std::optional<GradScalerOptions> loss_scaling = std::nullopt;         // dynamic loss scaling; off when empty
   NonFinitePolicy nonfinite_policy = NonFinitePolicy::Skip;
-  std::optional<double> max_norm;                        // clip by global norm; >= 0
+  std::optional<double> max_norm = std::nullopt;                        // clip by global norm; >= 0
   double norm_type = 2.0;                                // 1, 2, inf or finite p > 0
-  std::optional<PercentileClipOptions> percentile_clip;  // adaptive max_norm
-  std::optional<double> clip_value;                      // clamp to [-v, v]; >= 0
-  std::optional<AgcOptions> agc;                         // adaptive gradient clipping
+  std::optional<PercentileClipOptions> percentile_clip = std::nullopt;  // adaptive max_norm
+  std::optional<double> clip_value = std::nullopt;                      // clamp to [-v, v]; >= 0
+  std::optional<AgcOptions> agc = std::nullopt;                         // adaptive gradient clipping
 };
 
 struct StepDecision {
