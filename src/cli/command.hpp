@@ -1,6 +1,7 @@
 #pragma once
 // Subcommands of the `descent` program register themselves here; main.cpp builds the CLI from the list.
 // A command file defines:   static descent::cli::RegisterCommand reg{"name", "one-line help", setup};
+// A name with a space ("bench step") registers a nested subcommand under its group ("bench").
 // where setup(CLI::App& sub) adds the options and sets sub.callback(...). Callbacks report user errors by
 // throwing descent::Error; main prints the message on one line and exits with status 1.
 #include <CLI/CLI.hpp>

@@ -23,7 +23,23 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "descent 0.1.0");
   auto& list = commands();
   std::sort(list.begin(), list.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
-  for (auto& command : list) command.setup(*app.add_subcommand(command.name, command.help));
+  for (auto& command : list) {
+    const auto space = command.name.find(' ');
+    CLI::App* parent = &app;
+    std::string name = command.name;
+    if (space != std::string::npos) {
+      const std::string group = command.name.substr(0, space);
+      name = command.name.substr(space + 1);
+      parent = nullptr;
+      for (CLI::App* existing : app.get_subcommands({}))
+        if (existing->get_name() == group) parent = existing;
+      if (parent == nullptr) {
+        parent = app.add_subcommand(group, group + " subcommands");
+        parent->require_subcommand(1);
+      }
+    }
+    command.setup(*parent->add_subcommand(name, command.help));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
