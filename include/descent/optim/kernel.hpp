@@ -1,0 +1,229 @@
+#pragma once
+// The two traversals every update rule runs through, written once:
+//   * the reference path: a plain single-threaded scalar loop, the ground truth;
+//   * the fast path: parallel_for over the segment, each chunk an explicitly vectorised loop (GCC vector
+//     extensions, 32-byte vectors) compiled for several instruction sets (DESCENT_MULTIVERSION), then a
+//     scalar tail.
+// Both call the same per-element rule, `Rule::apply(step, param, grad, state...)`, a template over the
+// value type V (a scalar T or a vector of T). Why explicit vectors and not auto-vectorisation: with the
+// default -fmath-errno GCC will not vectorise a loop that calls sqrt, and almost every rule does.
+//
+// A rule is a struct with
+//   template <class T> struct Step { ... };            per-step scalars, computed once on the host
+//   static constexpr std::array<const char*, K> buffers; names of its state buffers, in argument order
+//   template <class V, class T> DESCENT_RULE static void apply(const Step<T>&, V& param, V grad, V&... state);
+// Everything a rule calls must be DESCENT_RULE (always_inline): GCC does not inline ordinary functions
+// into a clone compiled for another -march, and a call in the loop would stop vectorisation.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "descent/core/parallel.hpp"
+#include "descent/core/simd.hpp"
+
+#define DESCENT_RULE [[gnu::always_inline]] inline
+
+// Rules and helpers pass 32-byte vectors by value; they are always inlined, so the ABI note GCC gives for
+// baseline x86-64 builds does not apply. GCC reports it for template instantiations at the end of the
+// translation unit, so each source file that runs a rule also starts with
+//   #pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace descent::optim {
+
+// How moment buffers are stored: in the parameter's dtype, or as bfloat16 (computed in float32, rounded to
+// nearest even on store) to halve state memory.
+enum class StateDType : std::uint8_t { Native, BFloat16 };
+
+struct BFloat16 {
+  std::uint16_t bits;
+};
+
+template <class T>
+using Vec [[gnu::vector_size(32)]] = T;
+using VecU32x8 [[gnu::vector_size(32)]] = std::uint32_t;
+using VecU32x4 [[gnu::vector_size(16)]] = std::uint32_t;
+using VecU16x8 [[gnu::vector_size(16)]] = std::uint16_t;
+using VecU16x4 [[gnu::vector_size(8)]] = std::uint16_t;
+using VecF4 [[gnu::vector_size(16)]] = float;
+
+// ---- math helpers shared by the rules; each works for scalars and vectors alike
+DESCENT_RULE float root(float x) { return __builtin_sqrtf(x); }
+DESCENT_RULE double root(double x) { return __builtin_sqrt(x); }
+DESCENT_RULE Vec<float> root(Vec<float> x) {
+#if defined(__x86_64__)
+  using Half [[gnu::vector_size(16)]] = float;
+  const Half lo = __builtin_ia32_sqrtps(Half{x[0], x[1], x[2], x[3]});
+  const Half hi = __builtin_ia32_sqrtps(Half{x[4], x[5], x[6], x[7]});
+  return Vec<float>{lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]};
+#else
+  for (int i = 0; i < 8; ++i) x[i] = __builtin_sqrtf(x[i]);
+  return x;
+#endif
+}
+DESCENT_RULE Vec<double> root(Vec<double> x) {
+#if defined(__x86_64__)
+  using Half [[gnu::vector_size(16)]] = double;
+  const Half lo = __builtin_ia32_sqrtpd(Half{x[0], x[1]});
+  const Half hi = __builtin_ia32_sqrtpd(Half{x[2], x[3]});
+  return Vec<double>{lo[0], lo[1], hi[0], hi[1]};
+#else
+  for (int i = 0; i < 4; ++i) x[i] = __builtin_sqrt(x[i]);
+  return x;
+#endif
+}
+// torch.maximum / torch.minimum: NaN in either argument gives NaN.
+template <class V>
+DESCENT_RULE V maximum(V a, V b) {
+  return ((a > b) | (a != a)) ? a : b;
+}
+template <class V>
+DESCENT_RULE V minimum(V a, V b) {
+  return ((a < b) | (a != a)) ? a : b;
+}
+template <class V>
+DESCENT_RULE V absolute(V x) {
+  return (x < V{}) ? -x : x;
+}
+// torch.lerp(start, end, weight) with PyTorch's two formulas (exact at both ends).
+template <class V, class T>
+DESCENT_RULE V lerp(V start, V end, T weight) {
+  return weight < T(0.5) ? start + weight * (end - start) : end - (end - start) * (T(1) - weight);
+}
+// The gradient as most rules first see it: scaled (and negated for maximize) by `multiplier`, plus L2
+// weight decay when `weight_decay` is not zero (PyTorch skips the term then, which matters for inf params).
+template <class V, class T>
+DESCENT_RULE V l2_gradient(V grad, V param, T multiplier, T weight_decay) {
+  const V g = grad * multiplier;
+  return weight_decay != T(0) ? g + weight_decay * param : g;
+}
+// x broadcast to V (works for scalars too).
+template <class V, class T>
+DESCENT_RULE V splat(T x) {
+  return V{} + x;
+}
+
+// ---- bfloat16 conversions (round to nearest even; NaN stays NaN)
+DESCENT_RULE float bf16_to_float(BFloat16 x) { return __builtin_bit_cast(float, std::uint32_t(x.bits) << 16); }
+DESCENT_RULE BFloat16 float_to_bf16(float x) {
+  const std::uint32_t u = __builtin_bit_cast(std::uint32_t, x);
+  const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  return BFloat16{std::uint16_t(x != x ? (u >> 16) | 0x40u : rounded)};
+}
+DESCENT_RULE Vec<float> bf16x8_to_float(VecU16x8 x) {
+  return __builtin_bit_cast(Vec<float>, __builtin_convertvector(x, VecU32x8) << 16);
+}
+DESCENT_RULE VecU16x8 float_to_bf16x8(Vec<float> x) {
+  const VecU32x8 u = __builtin_bit_cast(VecU32x8, x);
+  const VecU32x8 rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const VecU32x8 quiet = (u >> 16) | 0x40u;
+  return __builtin_convertvector((x != x) ? quiet : rounded, VecU16x8);
+}
+
+// ---- loading and storing one lane (Scalar) or one vector (Wide) of parameters, gradients and state
+template <class T>
+struct ScalarLanes {
+  using V = T;
+  static constexpr std::int64_t width = 1;
+  DESCENT_RULE static V load(const T* p) { return *p; }
+  DESCENT_RULE static void store(T* p, V v) { *p = v; }
+  DESCENT_RULE static V load(const BFloat16* p) { return T(bf16_to_float(*p)); }
+  DESCENT_RULE static void store(BFloat16* p, V v) { *p = float_to_bf16(float(v)); }
+};
+
+template <class T>
+struct WideLanes {
+  using V = Vec<T>;
+  static constexpr std::int64_t width = sizeof(V) / sizeof(T);
+  DESCENT_RULE static V load(const T* p) {
+    V v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+  }
+  DESCENT_RULE static void store(T* p, V v) { __builtin_memcpy(p, &v, sizeof v); }
+  DESCENT_RULE static V load(const BFloat16* p) {
+    if constexpr (std::is_same_v<T, float>) {
+      VecU16x8 bits;
+      __builtin_memcpy(&bits, p, sizeof bits);
+      return bf16x8_to_float(bits);
+    } else {
+      VecU16x4 bits;
+      __builtin_memcpy(&bits, p, sizeof bits);
+      const VecU32x4 wide = __builtin_convertvector(bits, VecU32x4) << 16;
+      return __builtin_convertvector(__builtin_bit_cast(VecF4, wide), V);
+    }
+  }
+  DESCENT_RULE static void store(BFloat16* p, V v) {
+    if constexpr (std::is_same_v<T, float>) {
+      const VecU16x8 bits = float_to_bf16x8(v);
+      __builtin_memcpy(p, &bits, sizeof bits);
+    } else {
+      for (int i = 0; i < 4; ++i) p[i] = float_to_bf16(float(v[i]));
+    }
+  }
+};
+
+// Applies the rule at element i through lanes L (one element or one vector).
+template <class L, class Rule, class Step, class T, class S, std::size_t K>
+DESCENT_RULE void apply_at(const Step& step, T* param, const T* grad, const std::array<S*, K>& state,
+                           std::int64_t i) {
+  typename L::V p = L::load(param + i);
+  const typename L::V g = L::load(grad + i);
+  if constexpr (K == 0) {
+    Rule::apply(step, p, g);
+  } else if constexpr (K == 1) {
+    auto a = L::load(state[0] + i);
+    Rule::apply(step, p, g, a);
+    L::store(state[0] + i, a);
+  } else if constexpr (K == 2) {
+    auto a = L::load(state[0] + i), b = L::load(state[1] + i);
+    Rule::apply(step, p, g, a, b);
+    L::store(state[0] + i, a), L::store(state[1] + i, b);
+  } else {
+    static_assert(K == 3, "rules keep at most three state buffers");
+    auto a = L::load(state[0] + i), b = L::load(state[1] + i), c = L::load(state[2] + i);
+    Rule::apply(step, p, g, a, b, c);
+    L::store(state[0] + i, a), L::store(state[1] + i, b), L::store(state[2] + i, c);
+  }
+  L::store(param + i, p);
+}
+
+// The reference path: one element at a time.
+template <class Rule, class Step, class T, class S, std::size_t K>
+DESCENT_MULTIVERSION void reference_loop(const Step step, T* param, const T* grad, std::array<S*, K> state,
+                                         std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) apply_at<ScalarLanes<T>, Rule>(step, param, grad, state, i);
+}
+
+// The fast path's inner loop over one chunk.
+template <class Rule, class Step, class T, class S, std::size_t K>
+DESCENT_MULTIVERSION void vector_loop(const Step step, T* param, const T* grad, std::array<S*, K> state,
+                                      std::int64_t n) {
+  constexpr std::int64_t width = WideLanes<T>::width;
+  std::int64_t i = 0;
+  for (; i + width <= n; i += width) apply_at<WideLanes<T>, Rule>(step, param, grad, state, i);
+  for (; i < n; ++i) apply_at<ScalarLanes<T>, Rule>(step, param, grad, state, i);
+}
+
+// Elements per parallel chunk: large enough that thread hand-off is negligible.
+inline constexpr std::int64_t kGrain = 1 << 16;
+
+template <class Rule, class Step, class T, class S, std::size_t K>
+void run_pass(const Step& step, T* param, const T* grad, const std::array<S*, K>& state, std::int64_t n,
+              bool reference) {
+  if (reference) {
+    reference_loop<Rule>(step, param, grad, state, n);
+    return;
+  }
+  parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
+    std::array<S*, K> shifted = state;
+    for (auto& buffer : shifted) buffer += begin;
+    vector_loop<Rule>(step, param + begin, grad + begin, shifted, end - begin);
+  });
+}
+
+}  // namespace descent::optim
+
+#pragma GCC diagnostic pop

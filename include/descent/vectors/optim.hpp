@@ -1,0 +1,16 @@
+#pragma once
+// Runs one case of ../shared/vectors/optim against descent's optimizers: builds the optimizer from the
+// registry with the case's options, feeds grads[step][tensor] one step at a time, and compares the
+// parameters after every step with expected[step][tensor] (|got - want| <= atol + rtol * |want|).
+#include <nlohmann/json.hpp>
+
+#include "descent/vectors/case_result.hpp"
+
+namespace descent::vectors {
+
+// passed: every parameter after every step matched. detail: the first mismatch (step, tensor, element,
+// both values), "not implemented" when the optimizer is not in the registry, or the error message of a
+// malformed case or rejected options.
+CaseResult run_optim_case(const nlohmann::json& case_json);
+
+}  // namespace descent::vectors

@@ -1,0 +1,51 @@
+// The registry of optimizers by name: one row per algorithm.
+#include <algorithm>
+
+#include "descent/optim/adam.hpp"
+#include "descent/optim/optimizer.hpp"
+#include "descent/optim/sgd.hpp"
+
+namespace descent::optim {
+
+namespace {
+
+using Factory = std::unique_ptr<Optimizer> (*)(std::vector<Tensor>, const nlohmann::json&);
+
+template <class Algorithm>
+std::unique_ptr<Optimizer> build(std::vector<Tensor> params, const nlohmann::json& options) {
+  return std::make_unique<Algorithm>(std::move(params), options);
+}
+
+struct Entry {
+  const char* name;
+  Factory factory;
+};
+
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> entries = {
+      {"adam", build<Adam>},
+      {"adamw", build<AdamW>},
+      {"sgd", build<Sgd>},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : registry()) names.push_back(entry.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,
+                                          const nlohmann::json& options) {
+  for (const auto& entry : registry())
+    if (name == entry.name) return entry.factory(std::move(params), options);
+  std::string valid;
+  for (const auto& known : optimizer_names()) valid += (valid.empty() ? "" : ", ") + known;
+  throw Error(detail::concat("unknown optimizer '", name, "'; valid names: ", valid));
+}
+
+}  // namespace descent::optim
