@@ -28,5 +28,16 @@ bench: build
 	@scripts/install-deps --bench
 	scripts/bench-all
 
+# Fuzzes the IDX and CSV readers with libFuzzer + ASan + UBSan in its own clang build folder, each for
+# FUZZ_SECONDS over the seed corpus in fuzz/corpus; fails on any crash or sanitizer report.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDESCENT_FUZZ=ON -DDESCENT_TESTS=OFF -DDESCENT_BENCH=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_csv
+	fuzz/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 clean:
 	rm -rf $(BUILD_DIR)

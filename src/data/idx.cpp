@@ -179,13 +179,17 @@ IdxArray decode_idx(std::span<const std::uint8_t> bytes, const std::string& sour
   DESCENT_CHECK(bytes.size() >= data_offset, where, ": truncated header: ", bytes.size(), " bytes, but ", rank,
                 " dimensions need ", data_offset, " header bytes");
   const std::size_t width = idx_type_size(array.type);
-  std::size_t expected = width;
-  bool overflow = false;
+  // The extents' product must fit in int64 even when one extent is 0 (an empty array), because tensor
+  // shapes multiply them in any order.
+  std::int64_t nonzero_bytes = std::int64_t(width);
+  bool overflow = false, empty = false;
   for (std::size_t d = 0; d < rank; ++d) {
     const std::uint32_t extent = read_be32(bytes.data() + kHeaderBytes + 4 * d);
     array.dims.push_back(extent);
-    overflow = overflow || __builtin_mul_overflow(expected, std::size_t(extent), &expected);
+    empty = empty || extent == 0;
+    if (extent != 0) overflow = overflow || __builtin_mul_overflow(nonzero_bytes, extent, &nonzero_bytes);
   }
+  const std::size_t expected = empty ? 0 : std::size_t(nonzero_bytes);
   DESCENT_CHECK(!overflow, where, ": dimensions ", dims_string(array.dims), " of ", idx_type_name(array.type),
                 " overflow the address space");
   const std::size_t payload = bytes.size() - data_offset;

@@ -142,6 +142,12 @@ TEST(IdxErrors, DimensionsThatDoNotMatchTheLength) {
   const std::vector<std::uint8_t> huge{0, 0, 0x0E, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                                        0xFF, 0xFF};
   EXPECT_THAT(error_message([&] { decode_idx(huge, "huge.idx"); }), HasSubstr("overflow"));
+  // An empty array whose other extents multiply past int64 (found by fuzzing).
+  const std::vector<std::uint8_t> empty_but_huge{0, 0, 0x0C, 3, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFB, 0x7F, 0xFF, 0xFF,
+                                                 0xFF};
+  EXPECT_THAT(error_message([&] { decode_idx(empty_but_huge, "e.idx"); }), HasSubstr("overflow"));
+  const std::vector<std::uint8_t> empty{0, 0, 0x0C, 2, 0, 0, 0, 0, 0, 0, 0, 3};
+  EXPECT_EQ(decode_idx(empty, "e.idx").to_tensor().shape(), (Shape{0, 3}));
 }
 
 TEST(IdxErrors, TruncatedHeader) {
