@@ -25,8 +25,8 @@ namespace {
 using detail::OptionReader;
 using Builder = std::function<SchedulePtr(OptionReader&)>;
 
-std::vector<SchedulePtr> read_schedulers(OptionReader& options, const std::string& schedule) {
-  const auto* list = options.raw("schedulers");
+// `schedulers`: [name, options] pairs or {"name": ..., "options": {...}} objects, built recursively.
+std::vector<SchedulePtr> build_parts(const nlohmann::json* list, const std::string& schedule) {
   DESCENT_CHECK(list != nullptr, schedule, ": option 'schedulers' is required: expected a list of ",
                 "[name, options] pairs");
   DESCENT_CHECK(list->is_array() && !list->empty(), schedule, ": option 'schedulers' = ", list->dump(),
@@ -51,11 +51,89 @@ std::vector<SchedulePtr> read_schedulers(OptionReader& options, const std::strin
 
 SchedulePtr build_lambda(OptionReader& o) {
   auto factors = o.numbers("factors");
+  o.finish();
   DESCENT_CHECK(factors && !factors->empty(), "lambdalr: option 'factors' is required: expected a non-empty ",
                 "list of numbers (factor of step t: factors[min(t, n-1)]); a function needs the C++ API");
   return std::make_shared<LambdaLR>([table = std::move(*factors)](std::int64_t step) {
-    return table[static_cast<std::size_t>(std::min<std::int64_t>(step, static_cast<std::int64_t>(table.size()) - 1))];
+    const auto last = static_cast<std::int64_t>(table.size()) - 1;
+    return table[static_cast<std::size_t>(std::min(step, last))];
   });
+}
+
+SchedulePtr build_multiplicative(OptionReader& o) {
+  const double factor = o.required_number("factor");
+  o.finish();
+  return std::make_shared<MultiplicativeLR>([factor](std::int64_t) { return factor; });
+}
+
+SchedulePtr build_step(OptionReader& o) {
+  const auto step_size = o.required_integer("step_size");
+  const double gamma = o.number("gamma", 0.1);
+  o.finish();
+  return std::make_shared<StepLR>(step_size, gamma);
+}
+
+SchedulePtr build_multistep(OptionReader& o) {
+  auto milestones = o.required_integers("milestones", "a list of increasing steps, e.g. [30, 80]");
+  const double gamma = o.number("gamma", 0.1);
+  o.finish();
+  return std::make_shared<MultiStepLR>(std::move(*milestones), gamma);
+}
+
+SchedulePtr build_constant(OptionReader& o) {
+  const double factor = o.number("factor", 1.0 / 3.0);
+  const auto total_iters = o.integer("total_iters", 5);
+  o.finish();
+  return std::make_shared<ConstantLR>(factor, total_iters);
+}
+
+SchedulePtr build_linear(OptionReader& o) {
+  const double start = o.number("start_factor", 1.0 / 3.0);
+  const double end = o.number("end_factor", 1.0);
+  const auto total_iters = o.integer("total_iters", 5);
+  o.finish();
+  return std::make_shared<LinearLR>(start, end, total_iters);
+}
+
+SchedulePtr build_exponential(OptionReader& o) {
+  const double gamma = o.required_number("gamma");
+  o.finish();
+  return std::make_shared<ExponentialLR>(gamma);
+}
+
+SchedulePtr build_polynomial(OptionReader& o) {
+  const auto total_iters = o.integer("total_iters", 5);
+  const double power = o.number("power", 1.0);
+  o.finish();
+  return std::make_shared<PolynomialLR>(total_iters, power);
+}
+
+SchedulePtr build_cosine(OptionReader& o) {
+  const auto T_max = o.required_integer("T_max");
+  const double eta_min = o.number("eta_min", 0.0);
+  o.finish();
+  return std::make_shared<CosineAnnealingLR>(T_max, eta_min);
+}
+
+SchedulePtr build_warm_restarts(OptionReader& o) {
+  const auto T_0 = o.required_integer("T_0");
+  const auto T_mult = o.integer("T_mult", 1);
+  const double eta_min = o.number("eta_min", 0.0);
+  o.finish();
+  return std::make_shared<CosineAnnealingWarmRestarts>(T_0, T_mult, eta_min);
+}
+
+SchedulePtr build_chained(OptionReader& o) {
+  const auto* list = o.raw("schedulers");
+  o.finish();
+  return std::make_shared<ChainedScheduler>(build_parts(list, "chainedscheduler"));
+}
+
+SchedulePtr build_sequential(OptionReader& o) {
+  const auto* list = o.raw("schedulers");
+  auto milestones = o.required_integers("milestones", "a list of increasing steps, one fewer than schedulers");
+  o.finish();
+  return std::make_shared<SequentialLR>(build_parts(list, "sequentiallr"), std::move(*milestones));
 }
 
 SchedulePtr build_cyclic(OptionReader& o) {
@@ -70,11 +148,11 @@ SchedulePtr build_cyclic(OptionReader& o) {
   c.cycle_momentum = o.boolean("cycle_momentum", c.cycle_momentum);
   c.base_momentum = o.number("base_momentum", c.base_momentum);
   c.max_momentum = o.number("max_momentum", c.max_momentum);
+  o.finish();
   const std::string own_scale_mode = c.mode == "exp_range" ? "iterations" : "cycle";
   DESCENT_CHECK(!scale_mode || *scale_mode == own_scale_mode, "cycliclr: option 'scale_mode' = \"",
                 scale_mode.value_or(""), "\" is invalid: expected \"", own_scale_mode, "\" for mode \"", c.mode,
                 "\" (another scale_mode needs a custom scale_fn, which only the C++ API takes)");
-  o.finish();
   return std::make_shared<CyclicLR>(std::move(c));
 }
 
@@ -119,6 +197,32 @@ SchedulePtr build_plateau(OptionReader& o) {
   return std::make_shared<ReduceLROnPlateau>(std::move(c));
 }
 
+SchedulePtr build_warmup_cosine(OptionReader& o) {
+  const auto warmup = o.integer("warmup_steps", 0);
+  const auto total = o.required_integer("total_steps");
+  const double start = o.number("start_factor", 0.0);
+  const double end = o.number("end_factor", 0.0);
+  const double exponent = o.number("exponent", 1.0);
+  o.finish();
+  return std::make_shared<WarmupCosine>(warmup, total, start, end, exponent);
+}
+
+SchedulePtr build_warmup_linear(OptionReader& o) {
+  const auto warmup = o.integer("warmup_steps", 0);
+  const auto total = o.required_integer("total_steps");
+  const double start = o.number("start_factor", 0.0);
+  const double end = o.number("end_factor", 0.0);
+  o.finish();
+  return std::make_shared<WarmupLinear>(warmup, total, start, end);
+}
+
+SchedulePtr build_inverse_sqrt(OptionReader& o) {
+  const auto warmup = o.integer("warmup_steps", 0);
+  const auto timescale = o.integer("timescale", 0);
+  o.finish();
+  return std::make_shared<InverseSqrt>(warmup, timescale);
+}
+
 SchedulePtr build_wsd(OptionReader& o) {
   WarmupStableDecayOptions c;
   c.warmup_steps = o.integer("warmup_steps", c.warmup_steps);
@@ -131,94 +235,37 @@ SchedulePtr build_wsd(OptionReader& o) {
   return std::make_shared<WarmupStableDecay>(std::move(c));
 }
 
-// Each builder reads all of its options before finish(), then constructs (constructors validate values).
-template <class Make>
-Builder simple(Make make) {
-  return [make](OptionReader& o) {
-    auto schedule = make(o);
-    o.finish();
-    return schedule;
-  };
+SchedulePtr build_piecewise(OptionReader& o) {
+  auto boundaries = o.integers("boundaries").value_or(std::vector<std::int64_t>{});
+  auto scales = o.numbers("scales").value_or(std::vector<double>{});
+  o.finish();
+  return std::make_shared<PiecewiseConstant>(std::move(boundaries), std::move(scales));
 }
 
+// Every builder reads all of its options, calls finish() (unknown, then missing options), then constructs
+// (the constructors check the values).
 const std::map<std::string, Builder>& builders() {
   static const std::map<std::string, Builder> table = {
-      {"lambdalr", simple([](OptionReader& o) { return build_lambda(o); })},
-      {"multiplicativelr", simple([](OptionReader& o) -> SchedulePtr {
-         const double factor = o.required_number("factor");
-         return std::make_shared<MultiplicativeLR>([factor](std::int64_t) { return factor; });
-       })},
-      {"steplr", simple([](OptionReader& o) -> SchedulePtr {
-         const auto step_size = o.required_integer("step_size");
-         return std::make_shared<StepLR>(step_size, o.number("gamma", 0.1));
-       })},
-      {"multisteplr", simple([](OptionReader& o) -> SchedulePtr {
-         auto milestones = o.integers("milestones");
-         DESCENT_CHECK(milestones.has_value(), "multisteplr: option 'milestones' is required: expected a list of ",
-                       "increasing steps");
-         return std::make_shared<MultiStepLR>(std::move(*milestones), o.number("gamma", 0.1));
-       })},
-      {"constantlr", simple([](OptionReader& o) -> SchedulePtr {
-         const double factor = o.number("factor", 1.0 / 3.0);
-         return std::make_shared<ConstantLR>(factor, o.integer("total_iters", 5));
-       })},
-      {"linearlr", simple([](OptionReader& o) -> SchedulePtr {
-         const double start = o.number("start_factor", 1.0 / 3.0);
-         const double end = o.number("end_factor", 1.0);
-         return std::make_shared<LinearLR>(start, end, o.integer("total_iters", 5));
-       })},
-      {"exponentiallr", simple([](OptionReader& o) -> SchedulePtr {
-         return std::make_shared<ExponentialLR>(o.required_number("gamma"));
-       })},
-      {"polynomiallr", simple([](OptionReader& o) -> SchedulePtr {
-         const auto total_iters = o.integer("total_iters", 5);
-         return std::make_shared<PolynomialLR>(total_iters, o.number("power", 1.0));
-       })},
-      {"cosineannealinglr", simple([](OptionReader& o) -> SchedulePtr {
-         const auto T_max = o.required_integer("T_max");
-         return std::make_shared<CosineAnnealingLR>(T_max, o.number("eta_min", 0.0));
-       })},
-      {"cosineannealingwarmrestarts", simple([](OptionReader& o) -> SchedulePtr {
-         const auto T_0 = o.required_integer("T_0");
-         const auto T_mult = o.integer("T_mult", 1);
-         return std::make_shared<CosineAnnealingWarmRestarts>(T_0, T_mult, o.number("eta_min", 0.0));
-       })},
-      {"chainedscheduler", simple([](OptionReader& o) -> SchedulePtr {
-         return std::make_shared<ChainedScheduler>(read_schedulers(o, "chainedscheduler"));
-       })},
-      {"sequentiallr", simple([](OptionReader& o) -> SchedulePtr {
-         auto parts = read_schedulers(o, "sequentiallr");
-         auto milestones = o.integers("milestones");
-         DESCENT_CHECK(milestones.has_value(), "sequentiallr: option 'milestones' is required: expected ",
-                       parts.size() - 1, " increasing steps");
-         return std::make_shared<SequentialLR>(std::move(parts), std::move(*milestones));
-       })},
+      {"lambdalr", build_lambda},
+      {"multiplicativelr", build_multiplicative},
+      {"steplr", build_step},
+      {"multisteplr", build_multistep},
+      {"constantlr", build_constant},
+      {"linearlr", build_linear},
+      {"exponentiallr", build_exponential},
+      {"polynomiallr", build_polynomial},
+      {"cosineannealinglr", build_cosine},
+      {"cosineannealingwarmrestarts", build_warm_restarts},
+      {"chainedscheduler", build_chained},
+      {"sequentiallr", build_sequential},
       {"reducelronplateau", build_plateau},
       {"cycliclr", build_cyclic},
       {"onecyclelr", build_one_cycle},
-      {"warmup_cosine", simple([](OptionReader& o) -> SchedulePtr {
-         const auto warmup = o.integer("warmup_steps", 0);
-         const auto total = o.required_integer("total_steps");
-         const double start = o.number("start_factor", 0.0);
-         const double end = o.number("end_factor", 0.0);
-         return std::make_shared<WarmupCosine>(warmup, total, start, end, o.number("exponent", 1.0));
-       })},
-      {"warmup_linear", simple([](OptionReader& o) -> SchedulePtr {
-         const auto warmup = o.integer("warmup_steps", 0);
-         const auto total = o.required_integer("total_steps");
-         const double start = o.number("start_factor", 0.0);
-         return std::make_shared<WarmupLinear>(warmup, total, start, o.number("end_factor", 0.0));
-       })},
-      {"inverse_sqrt", simple([](OptionReader& o) -> SchedulePtr {
-         const auto warmup = o.integer("warmup_steps", 0);
-         return std::make_shared<InverseSqrt>(warmup, o.integer("timescale", 0));
-       })},
+      {"warmup_cosine", build_warmup_cosine},
+      {"warmup_linear", build_warmup_linear},
+      {"inverse_sqrt", build_inverse_sqrt},
       {"warmup_stable_decay", build_wsd},
-      {"piecewise_constant", simple([](OptionReader& o) -> SchedulePtr {
-         auto boundaries = o.integers("boundaries").value_or(std::vector<std::int64_t>{});
-         auto scales = o.numbers("scales").value_or(std::vector<double>{});
-         return std::make_shared<PiecewiseConstant>(std::move(boundaries), std::move(scales));
-       })},
+      {"piecewise_constant", build_piecewise},
   };
   return table;
 }

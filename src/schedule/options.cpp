@@ -45,10 +45,16 @@ std::optional<double> OptionReader::number(const std::string& key) {
   return value->get<double>();
 }
 
+void OptionReader::missing(const std::string& key, const std::string& expected) {
+  if (first_missing_.empty()) {
+    first_missing_ = descent::detail::concat(schedule_, ": option '", key, "' is required: expected ", expected);
+  }
+}
+
 double OptionReader::required_number(const std::string& key) {
   const auto value = number(key);
-  DESCENT_CHECK(value.has_value(), schedule_, ": option '", key, "' is required: expected a number");
-  return *value;
+  if (!value) missing(key, "a number");
+  return value.value_or(0.0);
 }
 
 std::optional<std::int64_t> OptionReader::integer(const std::string& key) {
@@ -60,8 +66,8 @@ std::optional<std::int64_t> OptionReader::integer(const std::string& key) {
 
 std::int64_t OptionReader::required_integer(const std::string& key) {
   const auto value = integer(key);
-  DESCENT_CHECK(value.has_value(), schedule_, ": option '", key, "' is required: expected an integer");
-  return *value;
+  if (!value) missing(key, "an integer");
+  return value.value_or(0);
 }
 
 bool OptionReader::boolean(const std::string& key, bool fallback) {
@@ -104,6 +110,13 @@ std::optional<std::vector<double>> OptionReader::numbers(const std::string& key)
 
 const nlohmann::json* OptionReader::raw(const std::string& key) { return find(key); }
 
+std::optional<std::vector<std::int64_t>> OptionReader::required_integers(const std::string& key,
+                                                                         const std::string& expected) {
+  auto value = integers(key);
+  if (!value) missing(key, expected);
+  return value;
+}
+
 void OptionReader::finish() const {
   for (const auto& [key, value] : options_.items()) {
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
@@ -112,6 +125,7 @@ void OptionReader::finish() const {
     throw Error(descent::detail::concat(schedule_, ": unknown option '", key, "'; valid options: ",
                                         valid.empty() ? "(none)" : valid));
   }
+  if (!first_missing_.empty()) throw Error(first_missing_);
 }
 
 }  // namespace descent::schedule::detail

@@ -28,9 +28,13 @@ class OptionReader {
 
   std::optional<std::vector<std::int64_t>> integers(const std::string& key);
   std::optional<std::vector<double>> numbers(const std::string& key);
+  // nullopt (and an error at finish()) when absent.
+  std::optional<std::vector<std::int64_t>> required_integers(const std::string& key, const std::string& expected);
   const nlohmann::json* raw(const std::string& key);  // nullptr when absent
 
-  // Throws naming the first option not read, with the list of valid ones.
+  // Throws naming the first option not read, with the list of valid ones; then naming the first
+  // required option that was absent. Required getters return a placeholder until then, so a builder
+  // reads everything, calls finish(), and only then constructs.
   void finish() const;
 
  private:
@@ -38,7 +42,9 @@ class OptionReader {
   [[noreturn]] void fail(const std::string& key, const nlohmann::json& value, const std::string& expected) const;
   std::string schedule_;
   const nlohmann::json& options_;
+  void missing(const std::string& key, const std::string& expected);
   std::vector<std::string> known_;
+  std::string first_missing_;  // the message for the first absent required option
 };
 
 }  // namespace descent::schedule::detail
