@@ -1,7 +1,15 @@
 // The registry of optimizers by name: one row per algorithm.
 #include <algorithm>
 
+#include "descent/optim/adadelta.hpp"
+#include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"
+#include "descent/optim/adamax.hpp"
+#include "descent/optim/asgd.hpp"
+#include "descent/optim/nadam.hpp"
+#include "descent/optim/radam.hpp"
+#include "descent/optim/rmsprop.hpp"
+#include "descent/optim/rprop.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/optim/sgd.hpp"
 
@@ -23,9 +31,10 @@ struct Entry {
 
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries = {
-      {"adam", build<Adam>},
-      {"adamw", build<AdamW>},
-      {"sgd", build<Sgd>},
+      {"adadelta", build<Adadelta>}, {"adagrad", build<Adagrad>}, {"adam", build<Adam>},
+      {"adamax", build<Adamax>},     {"adamw", build<AdamW>},     {"asgd", build<ASGD>},
+      {"nadam", build<NAdam>},       {"radam", build<RAdam>},     {"rmsprop", build<RMSprop>},
+      {"rprop", build<Rprop>},       {"sgd", build<Sgd>},
   };
   return entries;
 }
