@@ -88,7 +88,8 @@ void setup(CLI::App& sub) {
       ->default_val(0.1);
   sub.add_option("--option", args->option_pairs,
                  "schedule option key=value (repeatable); values are JSON when they parse: "
-                 "gamma=0.5, milestones=[30,80], three_phase=true, mode=triangular2");
+                 "gamma=0.5, milestones=[30,80], three_phase=true, mode=triangular2")
+      ->allow_extra_args(false);  // one pair per --option, so a following positional stays positional
   sub.add_option("--options", args->options_json, "all options as one JSON object ('--option' entries override)");
   sub.add_option("--format", args->format, "csv or json")->default_val("csv");
   sub.callback([args] { print_schedule(*args); });
