@@ -169,3 +169,10 @@ TEST(TensorDataset, SubsetFlattenAndTargetShapes) {
   EXPECT_THAT(error_message([] { TensorDataset(zeros(Shape{3, 2}), zeros(Shape{4})); }),
               ::testing::HasSubstr("3 inputs but 4 targets"));
 }
+
+TEST(DataLoader, EpochOutlivesATemporaryLoader) {
+  const TensorDataset data = *numbered_images(9);
+  std::int64_t samples = 0;
+  for (const Batch& batch : DataLoader(data, {.batch_size = 4, .prefetch = 2}).epoch(0)) samples += batch.targets.size(0);
+  EXPECT_EQ(samples, 9);
+}

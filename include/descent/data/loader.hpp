@@ -37,6 +37,9 @@ class EpochReader;
 class DataLoader {
  public:
   DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options);
+  // Shares the dataset's tensors (no copy of the samples).
+  DataLoader(const TensorDataset& dataset, DataLoaderOptions options)
+      : DataLoader(std::make_shared<const TensorDataset>(dataset), std::move(options)) {}
 
   std::int64_t batches_per_epoch() const;
   const DataLoaderOptions& options() const { return options_; }
@@ -54,7 +57,8 @@ class DataLoader {
   DataLoaderOptions options_;
 };
 
-// One pass over an epoch. Use next() or a range-for. Destroying it stops the prefetch thread.
+// One pass over an epoch. Use next() or a range-for. It holds its own copy of the loader (the dataset is
+// shared), so `for (auto& batch : DataLoader(...).epoch(0))` is safe. Destroying it stops the prefetch thread.
 class EpochReader {
  public:
   EpochReader(const DataLoader& loader, std::int64_t epoch, std::int64_t start_batch);
@@ -83,7 +87,7 @@ class EpochReader {
 
  private:
   void produce();
-  const DataLoader& loader_;
+  const DataLoader loader_;
   std::int64_t epoch_;
   std::int64_t next_batch_;
   std::int64_t end_batch_;
