@@ -98,10 +98,12 @@ class Optimizer {
   void set_grad_scale(double scale);
   double grad_scale() const { return grad_scale_; }
 
-  // Bytes of per-element optimizer state allocated so far (state is allocated on the first step).
-  std::size_t state_bytes() const;
-  StateDict state_dict() const;
-  void load_state_dict(const StateDict& state);
+  // Bytes of optimizer state allocated so far (state is allocated on the first step). Algorithms with
+  // state that is not per element (factored moments, per-tensor scalars, histories) override these three
+  // to add it, calling the base versions for the per-element buffers.
+  virtual std::size_t state_bytes() const;
+  virtual StateDict state_dict() const;
+  virtual void load_state_dict(const StateDict& state);
 
   virtual std::string name() const = 0;
   std::int64_t steps_taken() const { return steps_taken_; }
