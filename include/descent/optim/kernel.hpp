@@ -181,11 +181,16 @@ DESCENT_RULE void apply_at(const Step& step, T* param, const T* grad, const std:
     auto a = L::load(state[0] + i), b = L::load(state[1] + i);
     Rule::apply(step, p, g, a, b);
     L::store(state[0] + i, a), L::store(state[1] + i, b);
-  } else {
-    static_assert(K == 3, "rules keep at most three state buffers");
+  } else if constexpr (K == 3) {
     auto a = L::load(state[0] + i), b = L::load(state[1] + i), c = L::load(state[2] + i);
     Rule::apply(step, p, g, a, b, c);
     L::store(state[0] + i, a), L::store(state[1] + i, b), L::store(state[2] + i, c);
+  } else {
+    static_assert(K == 4, "rules keep at most four state buffers");
+    auto a = L::load(state[0] + i), b = L::load(state[1] + i), c = L::load(state[2] + i);
+    auto d = L::load(state[3] + i);
+    Rule::apply(step, p, g, a, b, c, d);
+    L::store(state[0] + i, a), L::store(state[1] + i, b), L::store(state[2] + i, c), L::store(state[3] + i, d);
   }
   L::store(param + i, p);
 }
