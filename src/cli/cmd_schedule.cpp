@@ -21,6 +21,7 @@ struct ScheduleArgs {
   double base_lr = 0.1;
   std::vector<std::string> option_pairs;
   std::string options_json;
+  std::string metrics_json;
   std::string format = "csv";
 };
 
@@ -44,6 +45,16 @@ nlohmann::json parse_options(const ScheduleArgs& args) {
   return options;
 }
 
+// --metrics [m0, m1, ...]: m_i is reported after step i (what a ReduceLROnPlateau reacts to).
+std::vector<double> parse_metrics(const std::string& text) {
+  if (text.empty()) return {};
+  const auto list = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  bool numbers = list.is_array();
+  for (const auto& item : list) numbers = numbers && item.is_number();
+  DESCENT_CHECK(numbers, "schedule: --metrics '", text, "' is invalid: expected a JSON list of numbers, e.g. [1.0,0.9]");
+  return list.get<std::vector<double>>();
+}
+
 std::string shortest(double value) {
   char buffer[32];
   const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
@@ -55,6 +66,7 @@ void print_schedule(const ScheduleArgs& args) {
   DESCENT_CHECK(args.format == "csv" || args.format == "json", "schedule: --format '", args.format,
                 "' is invalid: expected csv or json");
   const auto options = parse_options(args);
+  const auto metrics = parse_metrics(args.metrics_json);
   const auto schedule = schedule::make_schedule(args.name, options);
   const bool cycles_momentum = schedule->momentum(0).has_value();
 
@@ -62,6 +74,7 @@ void print_schedule(const ScheduleArgs& args) {
   for (std::int64_t step = 0; step < args.steps; ++step) {
     rates.push_back(schedule->value(step, args.base_lr));
     if (cycles_momentum) momenta.push_back(schedule->momentum(step).value());
+    if (static_cast<std::size_t>(step) < metrics.size()) schedule->observe(step, metrics[static_cast<std::size_t>(step)]);
   }
   if (args.format == "json") {
     nlohmann::json out = {{"schedule", schedule->name()}, {"options", options}, {"base_lr", args.base_lr},
@@ -91,6 +104,8 @@ void setup(CLI::App& sub) {
                  "gamma=0.5, milestones=[30,80], three_phase=true, mode=triangular2")
       ->allow_extra_args(false);  // one pair per --option, so a following positional stays positional
   sub.add_option("--options", args->options_json, "all options as one JSON object ('--option' entries override)");
+  sub.add_option("--metrics", args->metrics_json,
+                 "JSON list of metrics, the i-th reported after step i (drives reducelronplateau)");
   sub.add_option("--format", args->format, "csv or json")->default_val("csv");
   sub.callback([args] { print_schedule(*args); });
 }

@@ -4,14 +4,47 @@
 
 namespace descent::schedule {
 
-LambdaLR::LambdaLR(StepFunction lr_lambda) : lr_lambda_(std::move(lr_lambda)) {
-  DESCENT_CHECK(lr_lambda_ != nullptr, name(), ": lr_lambda is empty: expected a function of the step");
+namespace {
+void check_function(const StepFunction& lr_lambda, const FunctionState& hooks, const std::string& schedule) {
+  DESCENT_CHECK(lr_lambda != nullptr, schedule, ": lr_lambda is empty: expected a function of the step");
+  DESCENT_CHECK((hooks.save == nullptr) == (hooks.load == nullptr), schedule,
+                ": FunctionState has only one of save and load: expected both or neither");
+}
+
+nlohmann::json saved_function(const FunctionState& hooks) { return hooks.save ? hooks.save() : nullptr; }
+
+void load_function(const FunctionState& hooks, const nlohmann::json& state, const std::string& schedule) {
+  const auto saved = state.is_object() && state.contains("function") ? state["function"] : nlohmann::json();
+  if (hooks.load) {
+    hooks.load(saved);
+  } else {
+    DESCENT_CHECK(saved.is_null(), schedule, ": load_state got function state ", saved.dump(),
+                  ": expected none (this lr_lambda has no FunctionState hooks)");
+  }
+}
+}  // namespace
+
+LambdaLR::LambdaLR(StepFunction lr_lambda, FunctionState function_state)
+    : lr_lambda_(std::move(lr_lambda)), function_state_(std::move(function_state)) {
+  check_function(lr_lambda_, function_state_, name());
 }
 
 double LambdaLR::compute(std::int64_t step, double base) const { return base * lr_lambda_(step); }
 
-MultiplicativeLR::MultiplicativeLR(StepFunction lr_lambda) : lr_lambda_(std::move(lr_lambda)) {
-  DESCENT_CHECK(lr_lambda_ != nullptr, name(), ": lr_lambda is empty: expected a function of the step");
+nlohmann::json LambdaLR::state() const {
+  if (!function_state_.save) return nullptr;
+  return {{"function", saved_function(function_state_)}};
+}
+
+void LambdaLR::load_state(const nlohmann::json& state) {
+  DESCENT_CHECK(state.is_null() || (state.is_object() && state.size() == 1 && state.contains("function")), name(),
+                ": load_state got ", state.dump(), ": expected null or {\"function\": ...}");
+  load_function(function_state_, state, name());
+}
+
+MultiplicativeLR::MultiplicativeLR(StepFunction lr_lambda, FunctionState function_state)
+    : lr_lambda_(std::move(lr_lambda)), function_state_(std::move(function_state)) {
+  check_function(lr_lambda_, function_state_, name());
 }
 
 double MultiplicativeLR::compute(std::int64_t step, double base) const {
@@ -27,7 +60,9 @@ double MultiplicativeLR::compute(std::int64_t step, double base) const {
 }
 
 nlohmann::json MultiplicativeLR::state() const {
-  return {{"step", cached_step_}, {"product", cached_product_}};
+  nlohmann::json state = {{"step", cached_step_}, {"product", cached_product_}};
+  if (function_state_.save) state["function"] = saved_function(function_state_);
+  return state;
 }
 
 void MultiplicativeLR::load_state(const nlohmann::json& state) {
@@ -36,6 +71,7 @@ void MultiplicativeLR::load_state(const nlohmann::json& state) {
                     state["product"].is_number(),
                 name(), ": load_state got ", state.dump(),
                 ": expected {\"step\": integer >= 0, \"product\": number}");
+  load_function(function_state_, state, name());
   cached_step_ = state["step"].get<std::int64_t>();
   cached_product_ = state["product"].get<double>();
 }

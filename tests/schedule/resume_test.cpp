@@ -148,3 +148,34 @@ TEST(Resume, BindingRestoresBasesAndScheduleState) {
 }
 
 }  // namespace
+
+namespace {
+
+// A function object with state of its own (it counts the steps it has seen), saved through FunctionState.
+struct CountingLambda {
+  std::shared_ptr<std::int64_t> calls = std::make_shared<std::int64_t>(0);
+  descent::schedule::SchedulePtr make() const {
+    auto counter = calls;
+    return std::make_shared<descent::schedule::LambdaLR>(
+        [counter](std::int64_t step) { return 1.0 / static_cast<double>(1 + step + (++*counter % 2)); },
+        descent::schedule::FunctionState{[counter] { return nlohmann::json(*counter); },
+                                         [counter](const nlohmann::json& saved) { *counter = saved.get<std::int64_t>(); }});
+  }
+};
+
+TEST(Resume, LambdaWithStatefulFunctionRestoresItsState) {
+  CountingLambda whole_state, first_state, second_state;
+  auto whole = whole_state.make();
+  std::vector<double> expected, got;
+  for (std::int64_t step = 0; step < 20; ++step) expected.push_back(whole->value(step, 1.0));
+  auto first = first_state.make();
+  for (std::int64_t step = 0; step < 9; ++step) got.push_back(first->value(step, 1.0));
+  const std::string saved = first->state().dump();
+  auto second = second_state.make();
+  second->load_state(nlohmann::json::parse(saved));
+  EXPECT_EQ(*second_state.calls, 9);
+  for (std::int64_t step = 9; step < 20; ++step) got.push_back(second->value(step, 1.0));
+  EXPECT_EQ(got, expected);
+}
+
+}  // namespace
