@@ -87,11 +87,11 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* out, std::int64_t* a
           T best = -std::numeric_limits<T>::infinity();
           for (std::int64_t ih = h0; ih < h1; ih += g.dilation.h)
             for (std::int64_t iw = w0; iw < w1; iw += g.dilation.w) {
+              // Selects instead of branching: on real data the running maximum changes unpredictably.
               const T v = src[ih * g.width + iw];
-              if (v > best || std::isnan(v)) {
-                best = v;
-                best_index = ih * g.width + iw;
-              }
+              const bool take = (v > best) | (v != v);
+              best = take ? v : best;
+              best_index = take ? ih * g.width + iw : best_index;
             }
           out[p * out_plane + oh * g.out_w + ow] = best;
           argmax[p * out_plane + oh * g.out_w + ow] = best_index;
