@@ -54,10 +54,10 @@ DESCENT_RULE float root(float x) { return __builtin_sqrtf(x); }
 DESCENT_RULE double root(double x) { return __builtin_sqrt(x); }
 DESCENT_RULE Vec<float> root(Vec<float> x) {
 #if defined(__x86_64__)
-  using Half [[gnu::vector_size(16)]] = float;
-  const Half lo = __builtin_ia32_sqrtps(Half{x[0], x[1], x[2], x[3]});
-  const Half hi = __builtin_ia32_sqrtps(Half{x[4], x[5], x[6], x[7]});
-  return Vec<float>{lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]};
+  // SSE's sqrtps exists on every x86-64 (the AVX form does not), and each clone widens what it can.
+  const auto lo = __builtin_ia32_sqrtps(__builtin_shufflevector(x, x, 0, 1, 2, 3));
+  const auto hi = __builtin_ia32_sqrtps(__builtin_shufflevector(x, x, 4, 5, 6, 7));
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
 #else
   for (int i = 0; i < 8; ++i) x[i] = __builtin_sqrtf(x[i]);
   return x;
@@ -65,10 +65,9 @@ DESCENT_RULE Vec<float> root(Vec<float> x) {
 }
 DESCENT_RULE Vec<double> root(Vec<double> x) {
 #if defined(__x86_64__)
-  using Half [[gnu::vector_size(16)]] = double;
-  const Half lo = __builtin_ia32_sqrtpd(Half{x[0], x[1]});
-  const Half hi = __builtin_ia32_sqrtpd(Half{x[2], x[3]});
-  return Vec<double>{lo[0], lo[1], hi[0], hi[1]};
+  const auto lo = __builtin_ia32_sqrtpd(__builtin_shufflevector(x, x, 0, 1));
+  const auto hi = __builtin_ia32_sqrtpd(__builtin_shufflevector(x, x, 2, 3));
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3);
 #else
   for (int i = 0; i < 4; ++i) x[i] = __builtin_sqrt(x[i]);
   return x;
