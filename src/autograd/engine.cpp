@@ -27,10 +27,12 @@ void accumulate(Tensor& slot, const Tensor& incoming) {
 }
 
 // Nodes reachable from root, in reverse topological order (each node before the nodes it feeds).
-std::vector<Node*> topological_order(Node* root) {
+// Fills `post_order` (reused across calls: no allocation once warm).
+void topological_order(Node* root, std::vector<Node*>& post_order) {
   const std::uint64_t mark = next_visit_mark++;
-  std::vector<Node*> post_order;
-  std::vector<std::pair<Node*, std::size_t>> stack;
+  post_order.clear();
+  thread_local std::vector<std::pair<Node*, std::size_t>> stack;
+  stack.clear();
   root->visit_mark = mark;
   stack.emplace_back(root, 0);
   while (!stack.empty()) {
@@ -47,7 +49,6 @@ std::vector<Node*> topological_order(Node* root) {
     }
   }
   std::reverse(post_order.begin(), post_order.end());
-  return post_order;
 }
 
 Tensor root_gradient(const Tensor& root, const Tensor& grad) {
@@ -72,9 +73,21 @@ void run(const Tensor& root, const Tensor& grad, bool retain_graph,
   std::shared_ptr<Node> root_node = root.grad_fn();
   if (!root_node) root_node = edge_of(root).node;
   NoGradGuard no_grad;
-  const auto order = topological_order(root_node.get());
+  // Scratch reused across calls; a backward called from inside a backward gets its own.
+  thread_local int depth = 0;
+  thread_local std::vector<Node*> outer_order;
+  thread_local std::vector<Tensor> outer_grad_inputs;
+  std::vector<Node*> nested_order;
+  std::vector<Tensor> nested_grad_inputs;
+  auto& order = depth == 0 ? outer_order : nested_order;
+  auto& grad_inputs = depth == 0 ? outer_grad_inputs : nested_grad_inputs;
+  ++depth;
+  struct DepthGuard {
+    int& d;
+    ~DepthGuard() { --d; }
+  } guard{depth};
+  topological_order(root_node.get(), order);
   root_node->pending_grad = root_gradient(root, grad);
-  std::vector<Tensor> grad_inputs;
   for (Node* node : order) {
     Tensor grad_output = std::move(node->pending_grad);
     node->pending_grad = Tensor();
@@ -95,6 +108,8 @@ void run(const Tensor& root, const Tensor& grad, bool retain_graph,
       if (next != nullptr && grad_inputs[i].defined()) accumulate(next->pending_grad, grad_inputs[i]);
     }
   }
+  grad_inputs.clear();
+  order.clear();
 }
 }  // namespace
 

@@ -96,6 +96,23 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   });
 }
 
+// Sums of the columns of a 2-D gradient (the bias gradient), in one pass over its rows.
+template <class T>
+Tensor column_sums(const Tensor& g) {
+  const std::int64_t rows = g.shape()[0], cols = g.shape()[1];
+  Tensor out = zeros(Shape{cols}, g.dtype());
+  T* o = out.data<T>();
+  if (g.strides()[1] == 1) {
+    const T* base = cdata<T>(g) + g.offset();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* row = base + r * g.strides()[0];
+      for (std::int64_t c = 0; c < cols; ++c) o[c] += row[c];
+    }
+    return out;
+  }
+  return sum(g, {0});
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -172,7 +189,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                  const Tensor& g, std::span<Tensor> grads) {
                if (grad_x) grads[0] = mm(g, ws.unpack("linear"));
                if (grad_w) grads[1] = mm(transpose(g, 0, 1), xs.unpack("linear"));
-               if (grad_b) grads[2] = sum(g, {0});
+               if (grad_b) grads[2] = column_sums<T>(g);
              });
     }
     return out;

@@ -136,10 +136,16 @@ Tensor permute(const Tensor& a, const std::vector<std::int64_t>& dims) {
 
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
   if (a.dim() == 0) return a;
-  std::vector<std::int64_t> dims(std::size_t(a.dim()));
-  std::iota(dims.begin(), dims.end(), 0);
-  std::swap(dims[std::size_t(wrap_dim(dim0, a.dim(), "transpose"))], dims[std::size_t(wrap_dim(dim1, a.dim(), "transpose"))]);
-  return permute(a, dims);
+  const int d0 = wrap_dim(dim0, a.dim(), "transpose"), d1 = wrap_dim(dim1, a.dim(), "transpose");
+  Shape shape = a.shape(), strides = a.strides();
+  std::swap(shape[d0], shape[d1]);
+  std::swap(strides[d0], strides[d1]);
+  Tensor out = make_view(a, shape, strides, a.offset());
+  if (autograd::needs_grad(a)) {
+    record(out, "TransposeBackward", {&a},
+           [d0, d1](const Tensor& g, std::span<Tensor> grads) { grads[0] = transpose(g, d0, d1); });
+  }
+  return out;
 }
 
 Tensor slice(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {

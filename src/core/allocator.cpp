@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -16,9 +17,37 @@ namespace {
 constexpr std::size_t kHugePage = std::size_t(2) << 20;
 }
 
+// A test-and-test-and-set spin lock: the critical sections are a few loads and stores, far shorter than
+// a futex round trip, and this lock is taken twice for every tensor a training step creates.
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.exchange(true, std::memory_order_acquire)) {
+      while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+    }
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
+
+// Free lists indexed by size class: classes up to 512 bytes are multiples of 64 (8 lists), larger ones
+// are 8 steps per power of two.
+constexpr std::size_t kSmallClasses = 8;
+constexpr std::size_t kClassCount = kSmallClasses + 9 * 64;
+
+std::size_t class_index(std::size_t size) {
+  if (size <= 512) return size / 64 - 1;
+  const int top = std::bit_width(size) - 1;  // size in [2^top, 2^(top+1)]
+  const std::size_t step = (std::size_t(1) << top) / 8;
+  const std::size_t sub = (size - (std::size_t(1) << top)) / step;  // 0..8
+  return kSmallClasses + std::size_t(top - 9) * 9 + sub;
+}
+
 struct CachingAllocator::Impl {
-  std::mutex mutex;
-  std::unordered_map<std::size_t, std::vector<void*>> free_lists;
+  SpinLock mutex;
+  std::vector<std::vector<void*>> free_lists = std::vector<std::vector<void*>>(kClassCount);
   AllocatorStats stats;
 };
 
@@ -46,10 +75,10 @@ void* CachingAllocator::allocate(std::size_t bytes) {
   {
     std::lock_guard lock(state->mutex);
     ++state->stats.allocations;
-    auto it = state->free_lists.find(size);
-    if (it != state->free_lists.end() && !it->second.empty()) {
-      void* ptr = it->second.back();
-      it->second.pop_back();
+    auto& list = state->free_lists[class_index(size)];
+    if (!list.empty()) {
+      void* ptr = list.back();
+      list.pop_back();
       ++state->stats.cache_hits;
       state->stats.bytes_cached -= size;
       state->stats.bytes_in_use += size;
@@ -77,7 +106,7 @@ void CachingAllocator::deallocate(void* ptr, std::size_t bytes) {
   const std::size_t size = size_class(bytes);
   Impl* state = impl();
   std::lock_guard lock(state->mutex);
-  state->free_lists[size].push_back(ptr);
+  state->free_lists[class_index(size)].push_back(ptr);
   state->stats.bytes_in_use -= size;
   state->stats.bytes_cached += size;
 }
@@ -85,11 +114,11 @@ void CachingAllocator::deallocate(void* ptr, std::size_t bytes) {
 void CachingAllocator::empty_cache() {
   Impl* state = impl();
   std::lock_guard lock(state->mutex);
-  for (auto& [size, list] : state->free_lists) {
+  for (auto& list : state->free_lists) {
     for (void* ptr : list) std::free(ptr);
-    state->stats.bytes_cached -= size * list.size();
     list.clear();
   }
+  state->stats.bytes_cached = 0;
 }
 
 AllocatorStats CachingAllocator::stats() const {
