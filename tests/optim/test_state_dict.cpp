@@ -1,0 +1,74 @@
+// Save -> load -> step equals step: an optimizer restored from state_dict() into fresh parameters continues
+// exactly (bitwise) as the original does.
+#include "helpers.hpp"
+
+namespace descent::optim::testing {
+namespace {
+
+class StateDictRoundTrip : public ::testing::TestWithParam<Config> {};
+
+void check_round_trip(const Config& config, const nlohmann::json& options) {
+  auto original_set = make_params(odd_sizes(), true, 3);
+  auto original = make_optimizer(config.name, original_set.params, options);
+  for (int step = 0; step < 3; ++step) {
+    fill_grads(original_set.params, 5, step);
+    original->step();
+  }
+  // A fresh optimizer over copies of the current parameters, loaded from the saved state.
+  std::vector<Tensor> copies = clone_all(original_set.params);
+  auto restored = make_optimizer(config.name, copies, nlohmann::json{{"state_dtype", options.value("state_dtype", "float32")}});
+  restored->load_state_dict(original->state_dict());
+  EXPECT_EQ(restored->steps_taken(), 3);
+  EXPECT_EQ(restored->state_bytes(), original->state_bytes());
+  for (int step = 3; step < 6; ++step) {
+    fill_grads(original_set.params, 5, step);
+    fill_grads(copies, 5, step);
+    original->step();
+    restored->step();
+  }
+  EXPECT_EQ(compare_optimizers(original_set.params, *original, copies, *restored, 0), "") << config.label;
+}
+
+TEST_P(StateDictRoundTrip, LoadThenStepEqualsStep) { check_round_trip(GetParam(), GetParam().options); }
+
+TEST_P(StateDictRoundTrip, LoadThenStepEqualsStepBFloat16State) {
+  auto options = GetParam().options;
+  options["state_dtype"] = "bfloat16";
+  check_round_trip(GetParam(), options);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllOptimizers, StateDictRoundTrip, ::testing::ValuesIn(all_configs()), config_label);
+
+TEST(StateDict, NamesBuffersByParameterIndexAndKeepsOptions) {
+  auto set = make_params({4, 6}, true, 1);
+  auto adam = make_optimizer("adam", set.params, {{"lr", 0.5}, {"amsgrad", true}});
+  fill_grads(set.params, 1, 0);
+  adam->step();
+  const auto state = adam->state_dict();
+  for (const char* key : {"0.exp_avg", "0.exp_avg_sq", "0.max_exp_avg_sq", "1.exp_avg", "1.exp_avg_sq"})
+    EXPECT_TRUE(state.tensors.count(key)) << key;
+  EXPECT_EQ(state.tensors.at("1.exp_avg").shape(), Shape{6});
+  EXPECT_EQ(state.meta["param_groups"][0]["lr"], 0.5);
+  EXPECT_EQ(state.meta["state"][1]["step"], 1);
+  EXPECT_EQ(state.meta["optimizer"], "adam");
+}
+
+TEST(StateDict, RejectsAnotherOptimizersStateAndMismatchedShapes) {
+  auto set = make_params({4, 6}, true, 1);
+  auto adam = make_optimizer("adam", set.params, {});
+  fill_grads(set.params, 1, 0);
+  adam->step();
+  auto sgd = make_optimizer("sgd", set.params, {});
+  EXPECT_THROW(sgd->load_state_dict(adam->state_dict()), Error);
+  auto other = make_params({5, 5}, true, 1);
+  auto adam2 = make_optimizer("adam", other.params, {});
+  try {
+    adam2->load_state_dict(adam->state_dict());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace descent::optim::testing
