@@ -95,3 +95,37 @@ TEST(Parallel, CoversRangeExactlyOnce) {
   });
   for (int h : hits) ASSERT_EQ(h, 1);
 }
+
+#include "descent/core/blas.hpp"
+
+// The GEMM wrapper's special cases (rank-1, matrix-vector, vector-matrix) against a plain triple loop,
+// for every transpose combination, alpha and beta.
+TEST(Blas, SpecialCasesMatchPlainLoop) {
+  Generator gen(3);
+  const std::vector<std::array<std::int64_t, 3>> shapes = {{5, 7, 1}, {6, 1, 9}, {1, 8, 5}, {4, 6, 3}, {1, 1, 4}};
+  for (auto [m, n, k] : shapes) {
+    for (int ta = 0; ta < 2; ++ta) {
+      for (int tb = 0; tb < 2; ++tb) {
+        for (double beta : {0.0, 1.0, 0.5}) {
+          std::vector<double> a(std::size_t(m * k)), b(std::size_t(k * n)), c(std::size_t(m * n)), want;
+          for (auto& v : a) v = gen.normal();
+          for (auto& v : b) v = gen.normal();
+          for (auto& v : c) v = gen.normal();
+          const std::int64_t lda = ta ? m : k, ldb = tb ? k : n;
+          want = c;
+          for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j) {
+              double acc = 0;
+              for (std::int64_t p = 0; p < k; ++p)
+                acc += (ta ? a[std::size_t(p * lda + i)] : a[std::size_t(i * lda + p)]) *
+                       (tb ? b[std::size_t(j * ldb + p)] : b[std::size_t(p * ldb + j)]);
+              want[std::size_t(i * n + j)] = 1.5 * acc + beta * c[std::size_t(i * n + j)];
+            }
+          blas::gemm(ta, tb, m, n, k, 1.5, a.data(), lda, b.data(), ldb, beta, c.data(), n);
+          for (std::size_t i = 0; i < c.size(); ++i)
+            ASSERT_NEAR(c[i], want[i], 1e-12) << m << "x" << n << "x" << k << " ta=" << ta << " tb=" << tb;
+        }
+      }
+    }
+  }
+}
