@@ -82,11 +82,16 @@ void EpochReader::produce() {
   const auto depth = std::size_t(loader_.options().prefetch);
   for (std::int64_t index = next_batch_; index < end_batch_; ++index) {
     std::optional<Batch> batch;
+    std::exception_ptr failure;
     try {
       batch = loader_.make_batch(order_, epoch_, index);
     } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
+      // Handed over after the catch block has ended, so only the consumer touches the exception from here.
       std::lock_guard lock(mutex_);
-      error_ = std::current_exception();
+      error_ = std::move(failure);
       producer_done_ = true;
       changed_.notify_all();
       return;

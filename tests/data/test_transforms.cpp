@@ -68,6 +68,8 @@ TEST(Scaler, JsonRoundTripGivesTheSameMap) {
     EXPECT_EQ(loaded.shift(), scaler.shift());
     EXPECT_EQ(loaded.scale(), scaler.scale());
     EXPECT_EQ(loaded.apply(data.inputs()).to_vector<float>(), scaler.apply(data.inputs()).to_vector<float>());
+    const nlohmann::json in_a_run_file = {{"input_scaler", scaler}};
+    EXPECT_EQ(in_a_run_file.at("input_scaler").get<Scaler>().scale(), scaler.scale());
   }
 }
 

@@ -54,6 +54,10 @@ class Scaler {
   std::vector<double> scale_;
 };
 
+// nlohmann::json conversions, so `nlohmann::json j = scaler;` and `j.get<Scaler>()` work.
+inline void to_json(nlohmann::json& json, const Scaler& scaler) { json = scaler.to_json(); }
+inline void from_json(const nlohmann::json& json, Scaler& scaler) { scaler = Scaler::from_json(json); }
+
 // float32 [N, num_classes] with a 1 at each int64 label of `labels` [N]. Throws for a label outside
 // [0, num_classes).
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes);
