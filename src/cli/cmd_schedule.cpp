@@ -51,7 +51,8 @@ std::vector<double> parse_metrics(const std::string& text) {
   const auto list = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   bool numbers = list.is_array();
   for (const auto& item : list) numbers = numbers && item.is_number();
-  DESCENT_CHECK(numbers, "schedule: --metrics '", text, "' is invalid: expected a JSON list of numbers, e.g. [1.0,0.9]");
+  DESCENT_CHECK(numbers, "schedule: --metrics '", text,
+                "' is invalid: expected a JSON list of numbers, e.g. [1.0,0.9]");
   return list.get<std::vector<double>>();
 }
 
@@ -74,7 +75,8 @@ void print_schedule(const ScheduleArgs& args) {
   for (std::int64_t step = 0; step < args.steps; ++step) {
     rates.push_back(schedule->value(step, args.base_lr));
     if (cycles_momentum) momenta.push_back(schedule->momentum(step).value());
-    if (static_cast<std::size_t>(step) < metrics.size()) schedule->observe(step, metrics[static_cast<std::size_t>(step)]);
+    const auto index = static_cast<std::size_t>(step);
+    if (index < metrics.size()) schedule->observe(step, metrics[index]);
   }
   if (args.format == "json") {
     nlohmann::json out = {{"schedule", schedule->name()}, {"options", options}, {"base_lr", args.base_lr},

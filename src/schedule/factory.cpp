@@ -42,8 +42,8 @@ std::vector<SchedulePtr> build_parts(const nlohmann::json* list, const std::stri
       }
       parts.push_back(make_schedule(entry["name"].get<std::string>(), entry.value("options", nlohmann::json())));
     } else {
-      throw Error(descent::detail::concat(schedule, ": schedulers entry ", entry.dump(),
-                                          " is invalid: expected [name, options] or {\"name\": ..., \"options\": {...}}"));
+      throw Error(descent::detail::concat(schedule, ": schedulers entry ", entry.dump(), " is invalid: expected ",
+                                          "[name, options] or {\"name\": ..., \"options\": {...}}"));
     }
   }
   return parts;

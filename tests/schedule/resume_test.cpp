@@ -38,7 +38,8 @@ const std::map<std::string, json>& samples() {
       {"chainedscheduler", json::parse(R"({"schedulers": [["warmup_cosine", {"warmup_steps": 10, "total_steps": 80}],
                                                           ["reducelronplateau", {"factor": 0.5, "patience": 2}]]})")},
       {"sequentiallr", json::parse(R"({"schedulers": [["linearlr", {"start_factor": 0.1, "total_iters": 10}],
-                                                      ["reducelronplateau", {"factor": 0.5, "patience": 1, "cooldown": 2}]],
+                                                      ["reducelronplateau",
+                                                       {"factor": 0.5, "patience": 1, "cooldown": 2}]],
                                        "milestones": [10]})")},
       {"reducelronplateau", json::parse(R"({"factor": 0.5, "patience": 2, "cooldown": 1, "min_lr": 0.01})")},
       {"cycliclr", json::parse(R"({"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 6, "mode": "triangular2"})")},
@@ -80,7 +81,8 @@ void expect_resume_matches(const Factory& make, const std::string& label) {
     run(*second, resume_at, kSteps, resumed);
     for (std::int64_t step = 0; step < kSteps; ++step) {
       const auto i = static_cast<std::size_t>(step);
-      ASSERT_EQ(resumed.values[i], uninterrupted.values[i]) << label << " resumed at " << resume_at << ", step " << step;
+      ASSERT_EQ(resumed.values[i], uninterrupted.values[i])
+          << label << " resumed at " << resume_at << ", step " << step;
       if (std::isnan(uninterrupted.momenta[i])) {
         ASSERT_TRUE(std::isnan(resumed.momenta[i])) << label;
       } else {
@@ -158,8 +160,9 @@ struct CountingLambda {
     auto counter = calls;
     return std::make_shared<descent::schedule::LambdaLR>(
         [counter](std::int64_t step) { return 1.0 / static_cast<double>(1 + step + (++*counter % 2)); },
-        descent::schedule::FunctionState{[counter] { return nlohmann::json(*counter); },
-                                         [counter](const nlohmann::json& saved) { *counter = saved.get<std::int64_t>(); }});
+        descent::schedule::FunctionState{
+            [counter] { return nlohmann::json(*counter); },
+            [counter](const nlohmann::json& saved) { *counter = saved.get<std::int64_t>(); }});
   }
 };
 
