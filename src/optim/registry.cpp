@@ -1,17 +1,27 @@
 // The registry of optimizers by name: one row per algorithm.
 #include <algorithm>
 
+#include "descent/optim/adabelief.hpp"
 #include "descent/optim/adadelta.hpp"
+#include "descent/optim/adafactor.hpp"
 #include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"
 #include "descent/optim/adamax.hpp"
+#include "descent/optim/adan.hpp"
 #include "descent/optim/asgd.hpp"
+#include "descent/optim/lamb.hpp"
+#include "descent/optim/lars.hpp"
+#include "descent/optim/lion.hpp"
+#include "descent/optim/muon.hpp"
 #include "descent/optim/nadam.hpp"
+#include "descent/optim/novograd.hpp"
 #include "descent/optim/radam.hpp"
 #include "descent/optim/rmsprop.hpp"
 #include "descent/optim/rprop.hpp"
 #include "descent/optim/optimizer.hpp"
+#include "descent/optim/schedule_free_adamw.hpp"
 #include "descent/optim/sgd.hpp"
+#include "descent/optim/yogi.hpp"
 
 namespace descent::optim {
 
@@ -35,6 +45,11 @@ const std::vector<Entry>& registry() {
       {"adamax", build<Adamax>},     {"adamw", build<AdamW>},     {"asgd", build<ASGD>},
       {"nadam", build<NAdam>},       {"radam", build<RAdam>},     {"rmsprop", build<RMSprop>},
       {"rprop", build<Rprop>},       {"sgd", build<Sgd>},
+      {"adafactor", build<Adafactor>}, {"muon", build<Muon>},
+      // Optax-family algorithms (optax 0.2.8 semantics, PyTorch-style option names)
+      {"adabelief", build<AdaBelief>}, {"adan", build<Adan>}, {"lamb", build<Lamb>},
+      {"lars", build<Lars>}, {"lion", build<Lion>}, {"novograd", build<NovoGrad>},
+      {"schedule_free_adamw", build<ScheduleFreeAdamW>}, {"yogi", build<Yogi>},
   };
   return entries;
 }

@@ -1,0 +1,45 @@
+#pragma once
+// Adafactor (torch.optim.Adafactor, PyTorch 2.11): second moments factored into row and column means for
+// tensors of two or more dimensions (batched over the leading dimensions), a full second moment otherwise.
+//
+//   g      <- ±grad * grad_scale                            (minus when maximize)
+//   beta_t <- t^beta2_decay;   rho_t <- min(lr, 1 / sqrt(t));   alpha <- max(eps[1], RMS(p)) * rho_t
+//   p      <- p * (1 - lr * weight_decay)                     (RMS(p) is taken before this)
+//   factored:  R <- lerp(R, mean_cols(g^2), beta_t);  C <- lerp(C, mean_rows(g^2), beta_t)
+//              V <- R C / max(mean(R), eps[0])
+//   otherwise: V <- lerp(V, g^2, beta_t)
+//   u      <- g / sqrt(max(V, eps[0]^2));   p <- p - alpha / max(1, RMS(u) / d) * u
+// Source: Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost", as
+// PyTorch formulates it: no first moment, relative step size rho_t capped by lr, update clipping by d.
+// eps[0] defaults to float32's machine epsilon (PyTorch's None, which means the parameter dtype's
+// epsilon: the same for float32 parameters). The factored state of an R x C matrix is R + C numbers,
+// which state_bytes() reports; state_dict() holds "<i>.row_var" ([..., R, 1]), "<i>.col_var"
+// ([..., 1, C]) or "<i>.variance" as PyTorch names them. Not an element-wise rule: per-tensor loops.
+#include <map>
+
+#include "descent/optim/optimizer.hpp"
+
+namespace descent::optim {
+
+class Adafactor final : public Optimizer {
+ public:
+  Adafactor(std::vector<Tensor> params, const nlohmann::json& options);
+  std::string name() const override { return "adafactor"; }
+  std::size_t state_bytes() const override;
+  StateDict state_dict() const override;
+  void load_state_dict(const StateDict& state) override;
+
+ protected:
+  void validate(const nlohmann::json& options) const override;
+  void update(const ParamGroup& group, const Segment& segment, ParamState& state) override;
+
+ private:
+  struct Moments {
+    Tensor row_var, col_var, variance;  // row_var and col_var for >= 2 dims, variance otherwise
+  };
+  void update_tensor(const ParamGroup& group, const Tensor& param, const Tensor& grad, Moments& moments,
+                     std::int64_t step);
+  std::map<std::size_t, Moments> moments_;  // by global parameter index
+};
+
+}  // namespace descent::optim

@@ -1,0 +1,74 @@
+#pragma once
+// Per-tensor work inside a segment, for the algorithms whose update needs a reduction over each parameter
+// tensor (LAMB's and LARS's trust ratios, NovoGrad's per-layer second moment, Muon, Adafactor): the
+// tensors a segment covers, a segment restricted to one tensor (so that run_rule can run with per-tensor
+// scalars), and a deterministic parallel sum.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "descent/core/parallel.hpp"
+#include "descent/optim/optimizer.hpp"
+
+namespace descent::optim {
+
+// One parameter tensor inside a segment: its global parameter index, the offset of its first element from
+// the segment's start, and its element count.
+struct TensorSlice {
+  std::size_t param_index = 0;
+  std::int64_t offset = 0;
+  std::int64_t numel = 0;
+  const Tensor* param = nullptr;
+};
+
+// The tensors of `segment`, in order (the segment's parameters are consecutive in `group`).
+std::vector<TensorSlice> tensor_slices(const ParamGroup& group, const Segment& segment);
+
+// `segment` restricted to one tensor; its state offset assumes state elements of the given dtype.
+Segment slice_segment(const Segment& segment, const TensorSlice& slice, StateDType state_dtype);
+
+// Sums term(i) (a std::array<double, N>) over [0, n) in fixed blocks of kGrain elements, in parallel; the
+// blocks are added in order, so the result does not depend on the thread count.
+template <std::size_t N, class Term>
+std::array<double, N> block_sums(std::int64_t n, Term&& term) {
+  const std::int64_t blocks = (n + kGrain - 1) / kGrain;
+  std::vector<std::array<double, N>> partial(std::size_t(blocks), std::array<double, N>{});
+  parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t b = first; b < last; ++b) {
+      std::array<double, N> sum{};
+      const std::int64_t end = std::min(n, (b + 1) * kGrain);
+      for (std::int64_t i = b * kGrain; i < end; ++i) {
+        const std::array<double, N> t = term(i);
+        for (std::size_t k = 0; k < N; ++k) sum[k] += t[k];
+      }
+      partial[std::size_t(b)] = sum;
+    }
+  });
+  std::array<double, N> total{};
+  for (const auto& sum : partial)
+    for (std::size_t k = 0; k < N; ++k) total[k] += sum[k];
+  return total;
+}
+
+// Calls fn.template operator()<T, S>() with T the parameter's element type and S the state's storage
+// type (T, or BFloat16 for bfloat16 state).
+template <class Fn>
+void dispatch_param_state(DType dtype, StateDType state_dtype, Fn&& fn) {
+  dispatch_floating(dtype, "optimizer step", [&](auto zero) {
+    using T = decltype(zero);
+    if (state_dtype == StateDType::BFloat16)
+      fn.template operator()<T, BFloat16>();
+    else
+      fn.template operator()<T, T>();
+  });
+}
+
+// One element of a state buffer as T (exact for bfloat16 storage).
+template <class T, class S>
+inline T load_state(const S* p, std::int64_t i) {
+  return ScalarLanes<T>::load(p + i);
+}
+
+}  // namespace descent::optim
