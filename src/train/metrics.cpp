@@ -1,0 +1,139 @@
+#include "descent/train/metrics.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "descent/train/safetensors.hpp"
+
+namespace descent::train {
+
+void MetricAccumulator::add(const Tensor& output, const Tensor& target, double mean_loss) {
+  const std::int64_t batch = output.size(0);
+  loss_sum_ += mean_loss * double(batch);
+  examples_ += batch;
+  const Tensor values = output.contiguous_copy();
+  if (classification_ && values.dim() == 2 && target.dtype() == DType::Int64 && values.dtype() == DType::Float32) {
+    const std::int64_t classes = values.size(1);
+    const float* logits = values.data<float>();
+    const Tensor labels = target.contiguous_copy();
+    const std::int64_t* label = labels.data<std::int64_t>();
+    for (std::int64_t i = 0; i < batch; ++i) {
+      const float* row = logits + i * classes;
+      const std::int64_t y = label[i];
+      if (y < 0 || y >= classes) continue;
+      // The rank of the true class: how many logits beat it (ties go to the true class, as argmax's first
+      // maximum would only when it comes first; the difference is immaterial for float logits).
+      std::int64_t better = 0;
+      for (std::int64_t c = 0; c < classes; ++c) better += row[c] > row[y];
+      correct_ += better == 0;
+      top_k_correct_ += better < top_k_;
+    }
+  } else if (!classification_ && values.dtype() == DType::Float32 && target.dtype() == DType::Float32 &&
+             values.numel() == target.numel()) {
+    const Tensor expected = target.contiguous_copy();
+    const float* a = values.data<float>();
+    const float* b = expected.data<float>();
+    for (std::int64_t i = 0; i < values.numel(); ++i) {
+      const double difference = double(a[i]) - double(b[i]);
+      squared_error_ += difference * difference;
+      absolute_error_ += std::abs(difference);
+    }
+    elements_ += values.numel();
+  }
+}
+
+MetricMap MetricAccumulator::result(const std::string& prefix) const {
+  MetricMap out;
+  if (examples_ == 0) return out;
+  out[prefix + "loss"] = mean_loss();
+  if (classification_) {
+    out[prefix + "accuracy"] = accuracy();
+    out[prefix + "top" + std::to_string(top_k_) + "_accuracy"] = double(top_k_correct_) / double(examples_);
+  } else if (elements_ > 0) {
+    out[prefix + "mse"] = squared_error_ / double(elements_);
+    out[prefix + "mae"] = absolute_error_ / double(elements_);
+  }
+  return out;
+}
+
+void MetricAccumulator::reset() {
+  loss_sum_ = squared_error_ = absolute_error_ = 0;
+  examples_ = correct_ = top_k_correct_ = elements_ = 0;
+}
+
+nlohmann::json MetricAccumulator::state() const {
+  return {{"loss_sum", loss_sum_}, {"squared_error", squared_error_}, {"absolute_error", absolute_error_},
+          {"examples", examples_}, {"correct", correct_}, {"top_k_correct", top_k_correct_}, {"elements", elements_}};
+}
+
+void MetricAccumulator::load_state(const nlohmann::json& state) {
+  loss_sum_ = state.at("loss_sum").get<double>();
+  squared_error_ = state.at("squared_error").get<double>();
+  absolute_error_ = state.at("absolute_error").get<double>();
+  examples_ = state.at("examples").get<std::int64_t>();
+  correct_ = state.at("correct").get<std::int64_t>();
+  top_k_correct_ = state.at("top_k_correct").get<std::int64_t>();
+  elements_ = state.at("elements").get<std::int64_t>();
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+MetricsLog::MetricsLog(const std::filesystem::path& path, const std::function<bool(const nlohmann::json&)>& keep)
+    : path_(path) {
+  if (keep && std::filesystem::exists(path)) {
+    std::istringstream in(read_file_bytes(path));
+    std::string kept, line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      // A line cut short by a kill does not parse; it is dropped with everything after the checkpoint.
+      const auto record = nlohmann::json::parse(line, nullptr, false);
+      if (!record.is_discarded() && keep(record)) kept += line + "\n";
+    }
+    write_file_atomic(path, kept);
+  }
+  out_.open(path, std::ios::app);
+  DESCENT_CHECK(out_, "cannot open the metrics log ", path.string());
+}
+
+void MetricsLog::write(const nlohmann::json& record) {
+  out_ << record.dump() << '\n';
+  out_.flush();
+}
+
+void export_metrics_csv(const std::filesystem::path& jsonl, const std::string& kind, const std::filesystem::path& csv) {
+  std::vector<nlohmann::json> records;
+  std::vector<std::string> columns;
+  std::istringstream in(read_file_bytes(jsonl));
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_discarded() || record.value("kind", "") != kind) continue;
+    for (const auto& [key, value] : record.items())
+      if (key != "kind" && std::find(columns.begin(), columns.end(), key) == columns.end()) columns.push_back(key);
+    records.push_back(record);
+  }
+  std::ostringstream out;
+  for (std::size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c];
+  out << '\n';
+  for (const auto& record : records) {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c) out << ',';
+      if (!record.contains(columns[c])) continue;
+      const auto& value = record[columns[c]];
+      if (value.is_string()) out << value.get<std::string>();
+      else out << value.dump();
+    }
+    out << '\n';
+  }
+  write_file_atomic(csv, out.str());
+}
+
+}  // namespace descent::train

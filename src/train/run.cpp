@@ -1,0 +1,166 @@
+#include "descent/train/run.hpp"
+
+#include <ctime>
+
+#include "descent/core/parallel.hpp"
+#include "descent/train/builders.hpp"
+#include "descent/train/callbacks.hpp"
+#include "descent/train/checkpoint.hpp"
+
+namespace descent::train {
+
+namespace {
+
+using nlohmann::json;
+
+// Everything one session of a run holds.
+struct Session {
+  Config config;
+  DataSplits splits;
+  std::unique_ptr<data::DataLoader> train_loader, validation_loader;
+  std::unique_ptr<Trainer> trainer;
+  std::shared_ptr<ModelCheckpoint> checkpoint;
+};
+
+std::unique_ptr<Trainer> build_trainer(const Config& config, const DataSplits& splits) {
+  auto model = build_model(config.model, splits.sample_shape, splits.num_outputs, config.seed);
+  auto optimizer = build_optimizer(config.optimizer, *model);
+  TrainerOptions options;
+  options.epochs = config.trainer.epochs;
+  options.max_steps = config.trainer.max_steps;
+  options.classification = splits.classification;
+  options.top_k = config.trainer.top_k;
+  options.accumulation_steps = config.transforms.accumulation_steps;
+  options.gradients = config.transforms.pipeline;
+  return std::make_unique<Trainer>(model, std::move(optimizer), build_loss(config.trainer, splits.classification), options);
+}
+
+Session open_session(const Config& config, const std::filesystem::path& run_dir, const RunOptions& run_options) {
+  if (config.trainer.threads > 0) set_num_threads(int(config.trainer.threads));
+  Session s;
+  s.config = config;
+  s.splits = build_datasets(config.data, config.seed);
+  s.train_loader = std::make_unique<data::DataLoader>(make_train_loader(s.splits, config.data, config.seed));
+  s.validation_loader = std::make_unique<data::DataLoader>(make_eval_loader(s.splits.validation, config.data));
+  s.trainer = build_trainer(config, s.splits);
+  Trainer& trainer = *s.trainer;
+
+  const std::int64_t batches = s.train_loader->batches_per_epoch();
+  const std::int64_t steps_per_epoch = (batches + config.transforms.accumulation_steps - 1) / config.transforms.accumulation_steps;
+  std::int64_t total_steps = config.trainer.epochs * steps_per_epoch;
+  if (config.trainer.max_steps > 0) total_steps = std::min(total_steps, config.trainer.max_steps);
+  const bool per_epoch = config.schedule.enabled && config.schedule.interval == "epoch";
+  if (auto binding = build_schedule(config, trainer.optimizer(), per_epoch ? config.trainer.epochs : total_steps))
+    trainer.add_schedule(std::move(*binding), per_epoch);
+
+  const auto& t = config.trainer;
+  trainer.add_callback(std::make_shared<MetricsLogger>(run_dir / "metrics.jsonl", t.log_every_steps));
+  if (t.plateau.enabled) trainer.add_callback(std::make_shared<PlateauMonitor>(t.plateau.monitor));
+  if (t.early_stopping.enabled) trainer.add_callback(std::make_shared<EarlyStopping>(t.early_stopping));
+  StringMap metadata{{"config", to_toml(config.resolved)}};
+  s.checkpoint = std::make_shared<ModelCheckpoint>(run_dir / "checkpoints", t.checkpoint, metadata);
+  trainer.add_callback(s.checkpoint);
+  const std::string progress = run_options.progress.value_or(t.progress);
+  trainer.add_callback(std::make_shared<ProgressReporter>(ProgressReporter::parse_mode(progress, run_options.progress_out),
+                                                          t.log_every_steps, run_options.progress_out));
+  return s;
+}
+
+json summarize(Session& s, const std::filesystem::path& run_dir) {
+  Trainer& trainer = *s.trainer;
+  json summary = {{"run_dir", run_dir.string()},
+                  {"name", s.config.name},
+                  {"steps", trainer.position().step},
+                  {"epochs", trainer.history().size()},
+                  {"wall_time_s", trainer.elapsed_seconds()},
+                  {"stopped", trainer.stop_reason().empty() ? "completed" : trainer.stop_reason()},
+                  {"steps_skipped", trainer.gradients().steps_skipped()},
+                  {"parameters", trainer.model().parameter_count()}};
+  json final_metrics = json::object();
+  if (!trainer.history().empty())
+    for (const auto& [key, value] : trainer.history().back().metrics)
+      if (key.starts_with("val_") || key.starts_with("train_loss") || key.starts_with("train_accuracy")) final_metrics[key] = value;
+  summary["final"] = final_metrics;
+  if (s.checkpoint->best())
+    summary["best"] = {{"monitor", s.config.trainer.checkpoint.monitor}, {"value", *s.checkpoint->best()},
+                       {"epoch", s.checkpoint->best_epoch()}};
+  const auto test_loader = make_eval_loader(s.splits.test, s.config.data);
+  summary["test"] = trainer.evaluate(test_loader, "test_");
+  write_file_atomic(run_dir / "summary.json", summary.dump(2) + "\n");
+  return summary;
+}
+
+bool holds_run(const std::filesystem::path& run_dir) {
+  return std::filesystem::exists(run_dir / "metrics.jsonl") || std::filesystem::exists(run_dir / "config.toml") ||
+         (std::filesystem::is_directory(run_dir / "checkpoints") && !std::filesystem::is_empty(run_dir / "checkpoints"));
+}
+
+Config run_config(const std::filesystem::path& run_dir) {
+  DESCENT_CHECK(std::filesystem::is_regular_file(run_dir / "config.toml"), "run folder ", run_dir.string(),
+                ": no config.toml (is it a folder `descent train` wrote?)");
+  return parse_config(load_toml(run_dir / "config.toml"));
+}
+
+}  // namespace
+
+json train_run(const Config& config, const std::filesystem::path& run_dir, const RunOptions& options) {
+  DESCENT_CHECK(!holds_run(run_dir), "run folder ", run_dir.string(),
+                " already holds a run: continue it with `descent resume ", run_dir.string(), "` or pick another --out");
+  std::filesystem::create_directories(run_dir);
+  write_file_atomic(run_dir / "config.toml", to_toml(config.resolved));
+  Session s = open_session(config, run_dir, options);
+  s.trainer->fit(*s.train_loader, s.validation_loader.get());
+  return summarize(s, run_dir);
+}
+
+json resume_run(const std::filesystem::path& run_dir, const RunOptions& options) {
+  Session s = open_session(run_config(run_dir), run_dir, options);
+  std::vector<std::string> refused;
+  auto latest = latest_checkpoint(run_dir / "checkpoints", &refused);
+  for (const auto& reason : refused) std::fprintf(options.progress_out, "descent: skipping %s\n", reason.c_str());
+  if (latest) {
+    s.trainer->load_state(latest->state);
+    std::fprintf(options.progress_out, "resuming %s from %s (step %lld)\n", run_dir.string().c_str(),
+                 latest->path.filename().string().c_str(), static_cast<long long>(latest->step));
+  } else {
+    std::fprintf(options.progress_out, "resuming %s: no checkpoint yet, starting from the beginning\n",
+                 run_dir.string().c_str());
+  }
+  s.trainer->fit(*s.train_loader, s.validation_loader.get());
+  return summarize(s, run_dir);
+}
+
+json evaluate_run(const std::filesystem::path& run_dir, const std::string& which) {
+  const Config config = run_config(run_dir);
+  if (config.trainer.threads > 0) set_num_threads(int(config.trainer.threads));
+  std::filesystem::path file = which;
+  if (which == "best" || which == "last") {
+    file = run_dir / "checkpoints" / (which + ".safetensors");
+    if (which == "best" && !std::filesystem::exists(file)) file = run_dir / "checkpoints" / "last.safetensors";
+  }
+  const Checkpoint checkpoint = load_checkpoint(file);
+  const DataSplits splits = build_datasets(config.data, config.seed);
+  auto trainer = build_trainer(config, splits);
+  TensorMap weights;
+  for (const auto& [name, tensor] : checkpoint.state.tensors)
+    if (name.starts_with("model.")) weights.emplace(name.substr(6), tensor);
+  trainer->model().load_state_dict(weights);
+  const auto loader = make_eval_loader(splits.test, config.data);
+  return {{"run_dir", run_dir.string()},
+          {"checkpoint", file.string()},
+          {"step", checkpoint.step},
+          {"test_examples", splits.test->size()},
+          {"test", trainer->evaluate(loader, "test_")}};
+}
+
+std::filesystem::path default_run_dir(const Config& config, const std::filesystem::path& config_path) {
+  const std::string name = config.name != "run" ? config.name : config_path.stem().string();
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
+  return std::filesystem::path("runs") / (name + "-" + stamp);
+}
+
+}  // namespace descent::train

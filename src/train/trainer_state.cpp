@@ -1,0 +1,126 @@
+// Trainer::state / load_state: the whole training state as JSON metadata plus named tensors.
+#include "descent/nn/dropout.hpp"
+#include "descent/train/trainer.hpp"
+
+namespace descent::train {
+
+namespace {
+
+using nlohmann::json;
+
+void collect_dropout(const std::string& prefix, nn::Module& module, std::vector<std::pair<std::string, nn::Module*>>& out) {
+  if (dynamic_cast<nn::Dropout*>(&module)) out.emplace_back(prefix.empty() ? "dropout" : prefix, &module);
+  for (const auto& [name, child] : module.named_children()) collect_dropout(prefix.empty() ? name : prefix + "." + name, *child, out);
+}
+
+json generator_json(const Generator::State& state) {
+  return {{"s", state.s}, {"has_spare_normal", state.has_spare_normal}, {"spare_normal", state.spare_normal}};
+}
+
+Generator::State generator_state(const json& j) {
+  Generator::State state;
+  state.s = j.at("s").get<std::array<std::uint64_t, 4>>();
+  state.has_spare_normal = j.at("has_spare_normal").get<bool>();
+  state.spare_normal = j.at("spare_normal").get<double>();
+  return state;
+}
+
+TensorMap with_prefix(const std::string& prefix, const TensorMap& tensors) {
+  TensorMap out;
+  for (const auto& [name, tensor] : tensors) out.emplace(prefix + name, tensor);
+  return out;
+}
+
+TensorMap strip_prefix(const std::string& prefix, const TensorMap& tensors) {
+  TensorMap out;
+  for (const auto& [name, tensor] : tensors)
+    if (name.starts_with(prefix)) out.emplace(name.substr(prefix.size()), tensor);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, nn::Module*>> Trainer::dropout_modules() const {
+  std::vector<std::pair<std::string, nn::Module*>> out;
+  collect_dropout("", *model_, out);
+  return out;
+}
+
+TrainingState Trainer::state() const {
+  DESCENT_CHECK(accumulator_.pending() == 0 && step_batches_ == 0,
+                "Trainer::state: called in the middle of an accumulation group (save at a step boundary)");
+  TrainingState out;
+  json& meta = out.meta;
+  meta["position"] = {{"epoch", position_.epoch}, {"batch", position_.batch}, {"step", position_.step},
+                      {"finished", position_.finished}};
+  const auto optimizer_state = optimizer_->state_dict();
+  meta["optimizer"] = optimizer_state.meta;
+  for (const auto& [name, tensor] : optimizer_state.tensors) out.tensors.emplace("optimizer." + name, tensor);
+  for (const auto& [name, tensor] : model_->state_dict()) out.tensors.emplace("model." + name, tensor);
+  meta["schedules"] = json::array();
+  for (const auto& [binding, per_epoch] : schedules_) meta["schedules"].push_back(binding.state());
+  meta["gradients"] = pipeline_.state_dict();
+  meta["accumulation"] = accumulator_.state_dict();
+  meta["rng"] = json::object();
+  for (const auto& [name, module] : dropout_modules())
+    meta["rng"][name] = generator_json(static_cast<nn::Dropout*>(module)->generator().state());
+  meta["epoch_metrics"] = epoch_metrics_.state();
+  meta["epoch_counters"] = {{"steps_skipped", epoch_steps_skipped_}, {"grad_norm_sum", epoch_grad_norm_sum_},
+                            {"steps", epoch_steps_}, {"train_seconds", epoch_train_seconds_}};
+  meta["history"] = json::array();
+  for (const auto& record : history_)
+    meta["history"].push_back({{"epoch", record.epoch}, {"step", record.step}, {"metrics", record.metrics}});
+  meta["elapsed_s"] = elapsed_seconds();
+  meta["callbacks"] = json::object();
+  for (const auto& callback : callbacks_) {
+    auto state = callback->state();
+    meta["callbacks"][callback->name()] = state.meta;
+    out.tensors.merge(with_prefix("callback." + callback->name() + ".", state.tensors));
+  }
+  return out;
+}
+
+void Trainer::load_state(const TrainingState& state) {
+  const json& meta = state.meta;
+  try {
+    model_->load_state_dict(strip_prefix("model.", state.tensors));
+    optimizer_->load_state_dict({meta.at("optimizer"), strip_prefix("optimizer.", state.tensors)});
+    const json& schedules = meta.at("schedules");
+    DESCENT_CHECK(schedules.size() == schedules_.size(), "the state holds ", schedules.size(),
+                  " schedules, this trainer has ", schedules_.size());
+    for (std::size_t i = 0; i < schedules_.size(); ++i) schedules_[i].first.load_state(schedules[i]);
+    pipeline_.load_state_dict(meta.at("gradients"));
+    accumulator_.load_state_dict(meta.at("accumulation"));
+    const auto dropouts = dropout_modules();
+    DESCENT_CHECK(meta.at("rng").size() == dropouts.size(), "the state holds ", meta.at("rng").size(),
+                  " dropout generators, this model has ", dropouts.size());
+    for (const auto& [name, module] : dropouts)
+      static_cast<nn::Dropout*>(module)->generator().set_state(generator_state(meta.at("rng").at(name)));
+    epoch_metrics_.load_state(meta.at("epoch_metrics"));
+    const json& counters = meta.at("epoch_counters");
+    epoch_steps_skipped_ = counters.at("steps_skipped").get<std::int64_t>();
+    epoch_grad_norm_sum_ = counters.at("grad_norm_sum").get<double>();
+    epoch_steps_ = counters.at("steps").get<std::int64_t>();
+    epoch_train_seconds_ = counters.at("train_seconds").get<double>();
+    history_.clear();
+    for (const json& record : meta.at("history"))
+      history_.push_back({record.at("epoch").get<std::int64_t>(), record.at("step").get<std::int64_t>(),
+                          record.at("metrics").get<MetricMap>()});
+    elapsed_before_ = meta.at("elapsed_s").get<double>();
+    const json& position = meta.at("position");
+    position_ = {position.at("epoch").get<std::int64_t>(), position.at("batch").get<std::int64_t>(),
+                 position.at("step").get<std::int64_t>(), position.at("finished").get<bool>()};
+    for (const auto& callback : callbacks_) {
+      TrainingState callback_state;
+      if (meta.at("callbacks").contains(callback->name())) callback_state.meta = meta.at("callbacks").at(callback->name());
+      callback_state.tensors = strip_prefix("callback." + callback->name() + ".", state.tensors);
+      callback->load_state(callback_state);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("training state: missing or malformed entry: ") + e.what());
+  }
+  step_loss_sum_ = 0;
+  step_batches_ = step_examples_ = 0;
+}
+
+}  // namespace descent::train

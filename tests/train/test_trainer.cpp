@@ -1,0 +1,238 @@
+// Trainer::fit: the seeds' problem, exact state round trip, non-finite policies, early stopping, plateau.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "descent/train/builders.hpp"
+#include "descent/train/callbacks.hpp"
+#include "descent/train/trainer.hpp"
+
+using namespace descent;
+using namespace descent::train;
+
+namespace {
+
+struct Setup {
+  Config config;
+  DataSplits splits;
+  std::unique_ptr<data::DataLoader> train, validation;
+};
+
+Setup make_setup(const std::string& toml) {
+  Setup s;
+  s.config = parse_config(parse_toml(toml, "test"));
+  s.splits = build_datasets(s.config.data, s.config.seed);
+  s.train = std::make_unique<data::DataLoader>(make_train_loader(s.splits, s.config.data, s.config.seed));
+  s.validation = std::make_unique<data::DataLoader>(make_eval_loader(s.splits.validation, s.config.data));
+  return s;
+}
+
+std::unique_ptr<Trainer> make_trainer(const Setup& s, LossFunction loss = nullptr) {
+  auto model = build_model(s.config.model, s.splits.sample_shape, s.splits.num_outputs, s.config.seed);
+  TrainerOptions options;
+  options.epochs = s.config.trainer.epochs;
+  options.max_steps = s.config.trainer.max_steps;
+  options.classification = s.splits.classification;
+  options.accumulation_steps = s.config.transforms.accumulation_steps;
+  options.gradients = s.config.transforms.pipeline;
+  auto trainer = std::make_unique<Trainer>(model, build_optimizer(s.config.optimizer, *model),
+                                           loss ? loss : build_loss(s.config.trainer, s.splits.classification), options);
+  const std::int64_t steps = options.epochs * ((s.train->batches_per_epoch() + options.accumulation_steps - 1) / options.accumulation_steps);
+  if (auto binding = build_schedule(s.config, trainer->optimizer(), steps)) trainer->add_schedule(*binding, false);
+  return trainer;
+}
+
+// Captures a deep copy of the trainer's state after step `at`.
+class Snapshot : public Callback {
+ public:
+  explicit Snapshot(std::int64_t at) : at_(at) {}
+  std::string name() const override { return "snapshot"; }
+  void on_step_end(Trainer& trainer, const StepRecord& record) override {
+    if (record.step != at_) return;
+    state = trainer.state();
+    for (auto& [name, tensor] : state.tensors) tensor = tensor.clone();
+  }
+  TrainingState state;
+
+ private:
+  std::int64_t at_;
+};
+
+void expect_same_parameters(nn::Module& a, nn::Module& b) {
+  const auto pa = a.state_dict(), pb = b.state_dict();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& [name, tensor] : pa) {
+    const Tensor& other = pb.at(name);
+    ASSERT_EQ(tensor.numel(), other.numel()) << name;
+    EXPECT_EQ(0, std::memcmp(tensor.contiguous_copy().raw_data(), other.contiguous_copy().raw_data(),
+                             std::size_t(tensor.numel()) * dtype_size(tensor.dtype())))
+        << name << " differs";
+  }
+}
+
+const char* kSeeds = R"(
+[data]
+dataset = "linear_regression"
+prefetch = 0
+[optimizer]
+name = "sgd"
+lr = 0.01
+momentum = 0.9
+[trainer]
+epochs = 60
+)";
+
+}  // namespace
+
+TEST(Trainer, FitsTheSeedsRegression) {
+  Setup s = make_setup(kSeeds);
+  auto trainer = make_trainer(s);
+  const double before = trainer->evaluate(*s.validation, "val_").at("val_loss");
+  trainer->fit(*s.train, s.validation.get());
+  const auto& last = trainer->history().back().metrics;
+  EXPECT_GT(before, 1.0);
+  EXPECT_LT(last.at("val_mse"), 0.02);
+  EXPECT_NEAR(last.at("val_mse"), last.at("val_loss"), 1e-6);
+  EXPECT_GT(last.at("val_mae"), 0.0);
+  EXPECT_EQ(trainer->history().size(), 60u);
+  EXPECT_EQ(trainer->position().step, 60 * s.train->batches_per_epoch());
+  EXPECT_GT(last.at("peak_rss_mb"), 1.0);
+}
+
+// AdamW + warm-up/cosine + clipping + accumulation (with a trailing partial group) + dropout + batch norm:
+// a trainer restored from a state taken mid-epoch ends with the very same bits.
+TEST(Trainer, RestoredStateContinuesBitExactly) {
+  const char* toml = R"(
+seed = 5
+[data]
+dataset = "two_moons"
+samples = 300
+batch_size = 16
+prefetch = 1
+[model]
+hidden = [16, 16]
+dropout = 0.2
+norm = "batch"
+[optimizer]
+name = "adamw"
+lr = 0.01
+weight_decay = 0.1
+[schedule]
+name = "warmup_cosine"
+warmup_steps = 5
+total_steps = "auto"
+[transforms]
+max_norm = 0.5
+accumulation_steps = 3
+[trainer]
+epochs = 3
+)";
+  Setup s = make_setup(toml);
+  ASSERT_NE(s.train->batches_per_epoch() % 3, 0) << "the test wants a trailing partial group";
+  auto reference = make_trainer(s);
+  reference->fit(*s.train, s.validation.get());
+
+  for (std::int64_t at : {1, 4, 7, 9}) {  // inside the first epoch, at its end, and inside later ones
+    auto first = make_trainer(s);
+    auto snapshot = std::make_shared<Snapshot>(at);
+    first->add_callback(snapshot);
+    first->fit(*s.train, s.validation.get());
+    ASSERT_FALSE(snapshot->state.tensors.empty());
+    auto resumed = make_trainer(s);
+    resumed->load_state(snapshot->state);
+    EXPECT_EQ(resumed->position().step, at);
+    resumed->fit(*s.train, s.validation.get());
+    expect_same_parameters(reference->model(), resumed->model());
+    EXPECT_EQ(resumed->history().size(), reference->history().size());
+    EXPECT_EQ(resumed->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
+  }
+}
+
+TEST(Trainer, NonFiniteLossStopsWithTheStepUnderRaise) {
+  Setup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"raise\"\n");
+  int calls = 0;
+  auto trainer = make_trainer(s, [&calls](const Tensor& out, const Tensor& target) {
+    Tensor loss = nn::mse_loss(out, target);
+    return ++calls == 3 ? mul(loss, std::nan("")) : loss;
+  });
+  try {
+    trainer->fit(*s.train, s.validation.get());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("step 3"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, NonFiniteGradientsAreSkippedAndCountedUnderSkip) {
+  Setup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"skip\"\n");
+  int calls = 0;
+  auto trainer = make_trainer(s, [&calls](const Tensor& out, const Tensor& target) {
+    Tensor loss = nn::mse_loss(out, target);
+    return (++calls == 3 || calls == 10) ? mul(loss, std::nan("")) : loss;
+  });
+  trainer->fit(*s.train, s.validation.get());
+  EXPECT_EQ(trainer->gradients().steps_skipped(), 2);
+  EXPECT_EQ(trainer->history().front().metrics.at("steps_skipped"), 2.0);
+  for (const auto& [name, tensor] : trainer->model().state_dict())
+    for (double v : tensor.to_vector<double>()) ASSERT_TRUE(std::isfinite(v)) << name;
+  EXPECT_LT(trainer->history().back().metrics.at("val_mse"), 0.05);
+}
+
+TEST(Trainer, EarlyStoppingStopsAndRestoresTheBestWeights) {
+  Setup s = make_setup(R"(
+[data]
+dataset = "linear_regression"
+prefetch = 0
+[optimizer]
+name = "sgd"
+lr = 0.3
+momentum = 0.9
+[trainer]
+epochs = 40
+)");
+  auto trainer = make_trainer(s);
+  EarlyStoppingConfig config;
+  config.enabled = true;
+  config.patience = 2;
+  auto early = std::make_shared<EarlyStopping>(config);
+  trainer->add_callback(early);
+  trainer->fit(*s.train, s.validation.get());
+  ASSERT_LT(trainer->history().size(), 40u) << "lr 0.3 diverges or stalls; early stopping should end the run";
+  EXPECT_NE(trainer->stop_reason().find("early stopping: val_loss"), std::string::npos) << trainer->stop_reason();
+  const double restored = trainer->evaluate(*s.validation, "val_").at("val_loss");
+  EXPECT_EQ(restored, *early->best());
+}
+
+TEST(Trainer, PlateauReducesTheLearningRateWhenTheMetricStalls) {
+  Setup s = make_setup(std::string(R"(
+[data]
+dataset = "linear_regression"
+prefetch = 0
+[optimizer]
+name = "sgd"
+lr = 1e-9
+[trainer]
+epochs = 4
+[trainer.plateau]
+monitor = "val_loss"
+patience = 1
+factor = 0.5
+)"));
+  auto trainer = make_trainer(s);
+  trainer->add_callback(std::make_shared<PlateauMonitor>("val_loss"));
+  trainer->fit(*s.train, s.validation.get());
+  // Epoch 1 sets the best; after epochs 2 and 3 (2 bad epochs > patience 1) the lr is halved, so epoch 4
+  // runs (and records) the reduced lr.
+  EXPECT_DOUBLE_EQ(trainer->history()[2].metrics.at("lr"), 1e-9);
+  EXPECT_DOUBLE_EQ(trainer->history()[3].metrics.at("lr"), 0.5e-9);
+  auto bad = make_trainer(s);
+  bad->add_callback(std::make_shared<PlateauMonitor>("val_acc"));
+  try {
+    bad->fit(*s.train, s.validation.get());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'val_acc' does not exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("val_loss"), std::string::npos) << e.what();
+  }
+}
