@@ -11,6 +11,7 @@
 #include "descent/optim/asgd.hpp"
 #include "descent/optim/lamb.hpp"
 #include "descent/optim/lars.hpp"
+#include "descent/optim/lbfgs.hpp"
 #include "descent/optim/lion.hpp"
 #include "descent/optim/muon.hpp"
 #include "descent/optim/nadam.hpp"
@@ -45,7 +46,7 @@ const std::vector<Entry>& registry() {
       {"adamax", build<Adamax>},     {"adamw", build<AdamW>},     {"asgd", build<ASGD>},
       {"nadam", build<NAdam>},       {"radam", build<RAdam>},     {"rmsprop", build<RMSprop>},
       {"rprop", build<Rprop>},       {"sgd", build<Sgd>},
-      {"adafactor", build<Adafactor>}, {"muon", build<Muon>},
+      {"adafactor", build<Adafactor>}, {"lbfgs", build<LBFGS>}, {"muon", build<Muon>},
       // Optax-family algorithms (optax 0.2.8 semantics, PyTorch-style option names)
       {"adabelief", build<AdaBelief>}, {"adan", build<Adan>}, {"lamb", build<Lamb>},
       {"lars", build<Lars>}, {"lion", build<Lion>}, {"novograd", build<NovoGrad>},
