@@ -16,6 +16,14 @@
 //      gradient by it, so rescaling costs no pass of its own.
 //   6. The scaler's update() runs at the end of apply(): loss_scale() is then the scale for the next step.
 // Without AGC/value clipping a step costs exactly one read pass over the gradients.
+//
+// Wiring in a training loop (with accumulation over k micro-batches; k = 1 without):
+//   loss = loss * (pipeline.loss_scale() * accumulator.loss_weight());  backward(loss);
+//   if (accumulator.micro_batch_done()) {
+//     const StepDecision d = pipeline.apply(params);
+//     if (!d.skip) { optimizer.set_grad_scale(d.grad_scale); optimizer.step(); }
+//     optimizer.zero_grad();
+//   }
 #include <cstdint>
 #include <optional>
 #include <string>
