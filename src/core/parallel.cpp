@@ -23,8 +23,14 @@ class ThreadPool {
 
   void resize(int threads) {
     stop();
-    stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+    std::uint64_t current = 0;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = false;
+      current = generation_;
+    }
+    // New workers start from the current generation: a finished task must not be run again.
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, current] { work(i, current); });
   }
 
   // Runs task(i) for i in [0, tasks) with the caller taking task 0.
@@ -45,8 +51,7 @@ class ThreadPool {
   }
 
  private:
-  void work(int index) {
-    std::uint64_t seen = 0;
+  void work(int index, std::uint64_t seen) {
     for (;;) {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });

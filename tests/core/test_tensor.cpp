@@ -129,3 +129,16 @@ TEST(Blas, SpecialCasesMatchPlainLoop) {
     }
   }
 }
+
+TEST(Parallel, ResizingThePoolAfterUseIsSafe) {
+  const int original = num_threads();
+  for (int round = 0; round < 20; ++round) {
+    set_num_threads(1 + round % 3);
+    std::vector<int> hits(50000, 0);
+    parallel_for(0, 50000, 100, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) hits[std::size_t(i)]++;
+    });
+    for (int h : hits) ASSERT_EQ(h, 1);
+  }
+  set_num_threads(original);
+}

@@ -1,0 +1,76 @@
+// Black-box tests of the `descent` program: output format, exit status and error messages.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "cli/run.hpp"
+
+using descent::testing::last_line;
+using descent::testing::run_descent;
+
+namespace {
+const std::string kVectors = std::string(DESCENT_SOURCE_DIR) + "/../shared/vectors";
+}
+
+TEST(Vectors, EveryReferenceCasePasses) {
+  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "no reference vectors at " << kVectors;
+  auto result = run_descent("vectors " + kVectors);
+  const std::string summary = last_line(result.output);
+  std::smatch match;
+  ASSERT_TRUE(std::regex_match(summary, match, std::regex(R"((\d+) passed, (\d+) failed)"))) << summary;
+  EXPECT_EQ(match[2].str(), "0") << result.output;
+  EXPECT_GT(std::stoi(match[1].str()), 100);
+  EXPECT_EQ(result.status, 0);
+}
+
+TEST(Vectors, AFailingCaseFailsTheCommand) {
+  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "no reference vectors at " << kVectors;
+  // A copy of one case with its expected values nudged must be reported and make the exit status non-zero.
+  const auto dir = std::filesystem::temp_directory_path() / "descent-vectors-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "optim");
+  std::ifstream in(kVectors + "/optim/adam_s100.json");
+  auto json = nlohmann::json::parse(in);
+  json["expected"][0][0][0] = json["expected"][0][0][0].get<double>() + 1.0;
+  std::ofstream(dir / "optim" / "adam_nudged.json") << json.dump();
+  std::ofstream(dir / "optim" / "broken.json") << "{ not json";
+  auto result = run_descent("vectors " + dir.string());
+  EXPECT_NE(result.status, 0);
+  EXPECT_EQ(last_line(result.output), "0 passed, 2 failed") << result.output;
+  EXPECT_NE(result.output.find("adam_nudged"), std::string::npos);
+  EXPECT_NE(result.output.find("broken"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Schedule, PrintsValuesAsCsvAndJson) {
+  auto csv = run_descent("schedule steplr --steps 4 --base-lr 1 --option step_size=2 --option gamma=0.5");
+  ASSERT_EQ(csv.status, 0) << csv.output;
+  EXPECT_NE(csv.output.find("step,lr"), std::string::npos);
+  EXPECT_NE(csv.output.find("3,0.5"), std::string::npos) << csv.output;
+  auto json = run_descent("schedule cosineannealinglr --steps 3 --option T_max=2 --format json");
+  ASSERT_EQ(json.status, 0) << json.output;
+  EXPECT_TRUE(nlohmann::json::accept(json.output)) << json.output;
+}
+
+TEST(Schedule, UnknownNameIsAClearError) {
+  auto result = run_descent("schedule cosine_anneal --steps 3");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("cosine_anneal"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("cosineannealinglr"), std::string::npos) << result.output;
+}
+
+TEST(BenchStep, PrintsOneJsonObject) {
+  auto result = run_descent("bench step --model simplenet --steps 50 --warmup 5");
+  ASSERT_EQ(result.status, 0) << result.output;
+  auto json = nlohmann::json::parse(last_line(result.output));
+  EXPECT_GT(json["ms_per_step"].get<double>(), 0.0);
+  EXPECT_EQ(json["model"], "simplenet");
+}
+
+TEST(Program, UnknownSubcommandFails) {
+  auto result = run_descent("frobnicate");
+  EXPECT_NE(result.status, 0);
+}
