@@ -22,7 +22,8 @@ struct Config {
   nlohmann::json options;
 };
 
-// Every algorithm and every variant that selects a different rule or branch.
+// Every algorithm and every variant that selects a different rule or branch (L-BFGS, which needs a
+// closure, and Muon, which takes 2-D parameters only, are tested in test_zoo_*.cpp).
 inline std::vector<Config> all_configs() {
   return {
       {"sgd", "sgd", {{"lr", 0.05}}},
@@ -47,6 +48,15 @@ inline std::vector<Config> all_configs() {
       {"rmsprop_centered_momentum", "rmsprop", {{"lr", 0.01}, {"momentum", 0.9}, {"centered", true}}},
       {"rprop", "rprop", {{"lr", 0.01}}},
       {"asgd", "asgd", {{"lr", 0.05}, {"t0", 2.0}, {"weight_decay", 0.01}}},
+      {"lion", "lion", {{"lr", 0.01}, {"weight_decay", 0.1}}},
+      {"lamb", "lamb", {{"lr", 0.01}, {"weight_decay", 0.01}}},
+      {"lars_nesterov", "lars", {{"lr", 0.5}, {"weight_decay", 0.01}, {"nesterov", true}}},
+      {"adabelief", "adabelief", {{"lr", 0.01}}},
+      {"yogi", "yogi", {{"lr", 0.01}}},
+      {"novograd", "novograd", {{"lr", 0.01}, {"weight_decay", 0.01}}},
+      {"adan", "adan", {{"lr", 0.01}, {"weight_decay", 0.02}}},
+      {"schedule_free_adamw", "schedule_free_adamw", {{"lr", 0.01}, {"warmup_steps", 2}, {"weight_decay", 0.01}}},
+      {"adafactor_maximize", "adafactor", {{"lr", 0.01}, {"weight_decay", 0.01}, {"maximize", true}}},
   };
 }
 

@@ -24,6 +24,9 @@ class BatchNorm : public Module {
   Tensor& running_mean() { return running_mean_; }
   Tensor& running_var() { return running_var_; }
   std::int64_t num_batches_tracked() const;
+  // PyTorch's momentum attribute; nullopt means the cumulative average (update_bn sets it temporarily).
+  std::optional<double> momentum() const { return momentum_; }
+  void set_momentum(std::optional<double> momentum) { momentum_ = momentum; }
 
  protected:
   BatchNorm(const char* name, std::int64_t num_features, double eps, std::optional<double> momentum, bool affine,

@@ -14,7 +14,8 @@
 // eps[0] defaults to float32's machine epsilon (PyTorch's None, which means the parameter dtype's
 // epsilon: the same for float32 parameters). The factored state of an R x C matrix is R + C numbers,
 // which state_bytes() reports; state_dict() holds "<i>.row_var" ([..., R, 1]), "<i>.col_var"
-// ([..., 1, C]) or "<i>.variance" as PyTorch names them. Not an element-wise rule: per-tensor loops.
+// ([..., 1, C]) or "<i>.variance" as PyTorch names them, in the parameter's dtype (state_dtype "bfloat16"
+// does not apply: the factored state is already small). Not an element-wise rule: per-tensor loops.
 #include <map>
 
 #include "descent/optim/optimizer.hpp"

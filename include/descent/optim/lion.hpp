@@ -11,6 +11,7 @@
 // default; the paper's suggestion of an Adam rate divided by 3-10).
 // State: exp_avg.
 #include <array>
+#include <type_traits>
 
 #include "descent/optim/optimizer.hpp"
 
@@ -21,11 +22,20 @@ struct LionStep {
   T grad_multiplier, beta1, one_minus_beta1, beta2, one_minus_beta2, lr, weight_decay;
 };
 
-// sign(x) with sign(0) = 0 and sign(NaN) = NaN, as jnp.sign.
+// sign(x) with sign(0) = 0 and sign(NaN) = NaN, as jnp.sign. Vectors use bitwise selection: GCC lowers a
+// vector ?: to per-lane branches on targets without a blend instruction.
 template <class V>
 DESCENT_RULE V sign_of(V x) {
   const V one = V{} + 1;
-  return (x > V{}) ? one : ((x < V{}) ? -one : x);
+  if constexpr (std::is_arithmetic_v<V>) {
+    return x > 0 ? one : (x < 0 ? -one : x);
+  } else {
+    using Mask = decltype(x > x);
+    const Mask positive = x > V{}, negative = x < V{};
+    const Mask bits = (positive & __builtin_bit_cast(Mask, one)) | (negative & __builtin_bit_cast(Mask, -one)) |
+                      (~(positive | negative) & __builtin_bit_cast(Mask, x));
+    return __builtin_bit_cast(V, bits);
+  }
 }
 
 struct LionRule {
