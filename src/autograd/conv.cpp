@@ -150,12 +150,17 @@ void col2im_channel(const T* cols, std::int64_t ld, std::int64_t c, const ConvGe
   });
 }
 
+// (sample, channel) pairs per parallel task: enough column elements to amortise the task.
+inline std::int64_t channel_grain(const ConvGeometry& g) {
+  return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(g.kernel_h * g.kernel_w * g.plane(), 1));
+}
+
 // Unfolds samples [first, first + count) of x into cols (row length count * plane), threaded over
 // (sample, channel) pairs, which write disjoint rows.
 template <class T>
 void im2col_block(const T* x, std::int64_t first, std::int64_t count, const ConvGeometry& g, T* cols) {
   const std::int64_t ld = count * g.plane();
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(g.kernel_h * g.kernel_w * g.plane(), 1));
+  const std::int64_t grain = channel_grain(g);
   parallel_for(0, count * g.channels, grain, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t i = lo; i < hi; ++i) {
       const std::int64_t b = i / g.channels, c = i % g.channels;
@@ -167,7 +172,7 @@ void im2col_block(const T* x, std::int64_t first, std::int64_t count, const Conv
 template <class T>
 void col2im_block(const T* cols, std::int64_t first, std::int64_t count, const ConvGeometry& g, T* grad_x) {
   const std::int64_t ld = count * g.plane();
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(g.kernel_h * g.kernel_w * g.plane(), 1));
+  const std::int64_t grain = channel_grain(g);
   parallel_for(0, count * g.channels, grain, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t i = lo; i < hi; ++i) {
       const std::int64_t b = i / g.channels, c = i % g.channels;
@@ -252,7 +257,8 @@ ConvGrads conv_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w
       T* s = staging.data<T>();
       for (std::int64_t b = 0; b < count; ++b)
         for (std::int64_t o = 0; o < g.out_channels; ++o)
-          std::memcpy(s + o * ld + b * plane, gblock + (b * g.out_channels + o) * plane, std::size_t(plane) * sizeof(T));
+          std::memcpy(s + o * ld + b * plane, gblock + (b * g.out_channels + o) * plane,
+                      std::size_t(plane) * sizeof(T));
       gblock = s;
     }
     if (want_weight) {

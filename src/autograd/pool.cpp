@@ -40,7 +40,8 @@ PoolGeometry check_pool(const char* op, const Tensor& input, Size2d kernel, std:
   g.stride = stride.value_or(kernel);
   g.padding = padding;
   g.dilation = dilation;
-  DESCENT_CHECK(kernel.h > 0 && kernel.w > 0, op, ": kernel_size must be positive, got (", kernel.h, ", ", kernel.w, ")");
+  DESCENT_CHECK(kernel.h > 0 && kernel.w > 0, op, ": kernel_size must be positive, got (", kernel.h, ", ", kernel.w,
+                ")");
   DESCENT_CHECK(g.stride.h > 0 && g.stride.w > 0, op, ": stride must be positive, got (", g.stride.h, ", ", g.stride.w,
                 ")");
   DESCENT_CHECK(dilation.h > 0 && dilation.w > 0, op, ": dilation must be positive, got (", dilation.h, ", ",
@@ -65,7 +66,8 @@ PoolGeometry check_pool(const char* op, const Tensor& input, Size2d kernel, std:
 }
 
 std::int64_t plane_grain(const PoolGeometry& g) {
-  return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(g.out_h * g.out_w * g.kernel.h * g.kernel.w, 1));
+  const std::int64_t work_per_plane = g.out_h * g.out_w * g.kernel.h * g.kernel.w;
+  return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(work_per_plane, 1));
 }
 
 // Values and flat in-plane indices of each window's maximum.

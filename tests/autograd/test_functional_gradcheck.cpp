@@ -72,7 +72,8 @@ TEST(FunctionalGradcheck, Conv2d) {
 
 TEST(FunctionalGradcheck, MaxPool2d) {
   check_all({
-      {"2x2 stride 2", [](const Inputs& x) { return max_pool2d(x[0], 2); }, [] { return Inputs{leaf({2, 3, 6, 6}, 31)}; }},
+      {"2x2 stride 2", [](const Inputs& x) { return max_pool2d(x[0], 2); },
+       [] { return Inputs{leaf({2, 3, 6, 6}, 31)}; }},
       {"3x3 stride 2 padding 1 ceil_mode", [](const Inputs& x) { return max_pool2d(x[0], 3, 2, 1, 1, true); },
        [] { return Inputs{leaf({1, 2, 7, 8}, 32)}; }},
       {"overlapping (3, 2) stride (1, 2) dilation 2",

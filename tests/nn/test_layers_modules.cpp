@@ -126,7 +126,8 @@ TEST(BatchNormModule, BuffersAndRunningStatistics) {
             (std::vector<std::string>{"running_mean", "running_var", "num_batches_tracked"}));
   EXPECT_EQ(bn.weight().to_vector<float>(), (std::vector<float>{1, 1, 1}));
   EXPECT_EQ(bn.running_var().to_vector<float>(), (std::vector<float>{1, 1, 1}));
-  EXPECT_EQ(bn.describe(), "BatchNorm2d(num_features=3, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true)");
+  EXPECT_EQ(bn.describe(),
+            "BatchNorm2d(num_features=3, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true)");
   Generator gen(4);
   Tensor x = rand(Shape{4, 3, 5, 5}, gen, DType::Float32, 1.0, 3.0);
   Tensor y = bn(x);

@@ -30,7 +30,8 @@ std::unique_ptr<nn::Module> build(const json& c, DType dtype, Generator& gen) {
     return std::make_unique<nn::BatchNorm2d>(features, eps, momentum, true, true, dtype);
   }
   if (kind == "Conv2d")
-    return std::make_unique<nn::Conv2d>(o.at("in_channels").get<std::int64_t>(), o.at("out_channels").get<std::int64_t>(),
+    return std::make_unique<nn::Conv2d>(o.at("in_channels").get<std::int64_t>(),
+                                        o.at("out_channels").get<std::int64_t>(),
                                         pair_of(o.at("kernel_size")), gen, pair_of(o.at("stride")),
                                         pair_of(o.at("padding")), pair_of(o.at("dilation")),
                                         o.at("groups").get<std::int64_t>(), o.at("bias").get<bool>(), dtype);
