@@ -264,10 +264,21 @@ TrainerConfig read_trainer(TableReader r) {
   return t;
 }
 
+Config read_config(const json& raw);
+
 }  // namespace
 
 Config parse_config(const json& raw) {
   if (!raw.is_object()) throw Error("config: expected a table at the top level, got " + raw.dump());
+  try {
+    return read_config(raw);
+  } catch (const json::exception& e) {  // an option of the wrong JSON type deep in a factory
+    throw Error(std::string("config: ") + e.what());
+  }
+}
+
+namespace {
+Config read_config(const json& raw) {
   Config config;
   json resolved = json::object();
   TableReader top(raw, "", resolved);
@@ -283,6 +294,7 @@ Config parse_config(const json& raw) {
   config.resolved = resolved;
   return config;
 }
+}  // namespace
 
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
   json raw = load_toml(path);

@@ -107,12 +107,13 @@ TEST(Safetensors, AFailedWriteLeavesThePreviousFileInPlace) {
   const auto path = folder.path() / "weights.safetensors";
   const auto tensors = sample_tensors();
   save_safetensors(path, tensors, {{"version", "1"}});
-  // Writing where the temporary file cannot be created fails and leaves the good file alone.
-  std::filesystem::permissions(folder.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
-  const bool writable_anyway = ::access(folder.path().c_str(), W_OK) == 0;  // root ignores permissions
-  if (!writable_anyway) EXPECT_THROW(save_safetensors(path, {}, {{"version", "2"}}), Error);
-  std::filesystem::permissions(folder.path(), std::filesystem::perms::owner_all);
-  if (!writable_anyway) EXPECT_EQ(load_safetensors(path).metadata.at("version"), "1");
+  // Make the temporary file impossible to create (a folder holds its name): the write fails with an
+  // error naming it, and the good file is untouched.
+  const auto blocker = folder.path() / (".weights.safetensors.tmp" + std::to_string(::getpid()));
+  std::filesystem::create_directory(blocker);
+  EXPECT_THROW(save_safetensors(path, {}, {{"version", "2"}}), Error);
+  std::filesystem::remove(blocker);
+  EXPECT_EQ(load_safetensors(path).metadata.at("version"), "1");
   // No temporary file is left behind by a successful write either.
   save_safetensors(path, tensors, {{"version", "3"}});
   std::size_t files = 0;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "descent/data/mnist.hpp"
+#include "descent/nn/loss.hpp"
 #include "descent/train/builders.hpp"
 #include "descent/train/callbacks.hpp"
 #include "descent/train/trainer.hpp"
@@ -13,14 +15,14 @@ using namespace descent::train;
 
 namespace {
 
-struct Setup {
+struct TrainingSetup {
   Config config;
   DataSplits splits;
   std::unique_ptr<data::DataLoader> train, validation;
 };
 
-Setup make_setup(const std::string& toml) {
-  Setup s;
+TrainingSetup make_setup(const std::string& toml) {
+  TrainingSetup s;
   s.config = parse_config(parse_toml(toml, "test"));
   s.splits = build_datasets(s.config.data, s.config.seed);
   s.train = std::make_unique<data::DataLoader>(make_train_loader(s.splits, s.config.data, s.config.seed));
@@ -28,7 +30,7 @@ Setup make_setup(const std::string& toml) {
   return s;
 }
 
-std::unique_ptr<Trainer> make_trainer(const Setup& s, LossFunction loss = nullptr) {
+std::unique_ptr<Trainer> make_trainer(const TrainingSetup& s, LossFunction loss = nullptr) {
   auto model = build_model(s.config.model, s.splits.sample_shape, s.splits.num_outputs, s.config.seed);
   TrainerOptions options;
   options.epochs = s.config.trainer.epochs;
@@ -86,7 +88,7 @@ epochs = 60
 }  // namespace
 
 TEST(Trainer, FitsTheSeedsRegression) {
-  Setup s = make_setup(kSeeds);
+  TrainingSetup s = make_setup(kSeeds);
   auto trainer = make_trainer(s);
   const double before = trainer->evaluate(*s.validation, "val_").at("val_loss");
   trainer->fit(*s.train, s.validation.get());
@@ -128,7 +130,7 @@ accumulation_steps = 3
 [trainer]
 epochs = 3
 )";
-  Setup s = make_setup(toml);
+  TrainingSetup s = make_setup(toml);
   ASSERT_NE(s.train->batches_per_epoch() % 3, 0) << "the test wants a trailing partial group";
   auto reference = make_trainer(s);
   reference->fit(*s.train, s.validation.get());
@@ -150,7 +152,7 @@ epochs = 3
 }
 
 TEST(Trainer, NonFiniteLossStopsWithTheStepUnderRaise) {
-  Setup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"raise\"\n");
+  TrainingSetup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"raise\"\n");
   int calls = 0;
   auto trainer = make_trainer(s, [&calls](const Tensor& out, const Tensor& target) {
     Tensor loss = nn::mse_loss(out, target);
@@ -165,7 +167,7 @@ TEST(Trainer, NonFiniteLossStopsWithTheStepUnderRaise) {
 }
 
 TEST(Trainer, NonFiniteGradientsAreSkippedAndCountedUnderSkip) {
-  Setup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"skip\"\n");
+  TrainingSetup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"skip\"\n");
   int calls = 0;
   auto trainer = make_trainer(s, [&calls](const Tensor& out, const Tensor& target) {
     Tensor loss = nn::mse_loss(out, target);
@@ -180,7 +182,7 @@ TEST(Trainer, NonFiniteGradientsAreSkippedAndCountedUnderSkip) {
 }
 
 TEST(Trainer, EarlyStoppingStopsAndRestoresTheBestWeights) {
-  Setup s = make_setup(R"(
+  TrainingSetup s = make_setup(R"(
 [data]
 dataset = "linear_regression"
 prefetch = 0
@@ -205,7 +207,7 @@ epochs = 40
 }
 
 TEST(Trainer, PlateauReducesTheLearningRateWhenTheMetricStalls) {
-  Setup s = make_setup(std::string(R"(
+  TrainingSetup s = make_setup(std::string(R"(
 [data]
 dataset = "linear_regression"
 prefetch = 0
@@ -218,6 +220,7 @@ epochs = 4
 monitor = "val_loss"
 patience = 1
 factor = 0.5
+eps = 0.0   # PyTorch ignores reductions smaller than eps (1e-8 by default); this lr is tiny
 )"));
   auto trainer = make_trainer(s);
   trainer->add_callback(std::make_shared<PlateauMonitor>("val_loss"));
@@ -235,4 +238,49 @@ factor = 0.5
     EXPECT_NE(std::string(e.what()).find("'val_acc' does not exist"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("val_loss"), std::string::npos) << e.what();
   }
+}
+
+// Every model type builds from its config section and learns something in a few epochs.
+TEST(Trainer, EveryModelTypeLearns) {
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"lstm", "[model]\ntype = \"lstm\"\nhidden_size = 16\n"},
+      {"transformer", "[model]\ntype = \"transformer\"\nd_model = 16\nnhead = 2\nnum_layers = 1\ndim_feedforward = 32\ndropout = 0.0\n"},
+      {"mlp+layernorm+dropout", "[model]\nhidden = [32, 32]\nnorm = \"layer\"\ndropout = 0.1\n"},
+  };
+  for (const auto& [label, section] : models) {
+    TrainingSetup s = make_setup("[data]\ndataset = \"two_moons\"\nsamples = 400\nprefetch = 0\n[optimizer]\nname = \"adam\"\nlr = 0.01\n[trainer]\nepochs = 5\n" + section);
+    auto trainer = make_trainer(s);
+    const double before = trainer->evaluate(*s.validation, "val_").at("val_loss");
+    trainer->fit(*s.train, s.validation.get());
+    const auto& after = trainer->history().back().metrics;
+    EXPECT_LT(after.at("val_loss"), 0.8 * before) << label;
+    EXPECT_GT(after.at("val_accuracy"), 0.75) << label;
+  }
+}
+
+TEST(Trainer, SmallCnnLearnsOnAFashionMnistSubset) {
+  if (!std::filesystem::exists(data::fashion_mnist_dir())) GTEST_SKIP() << "Fashion-MNIST not installed";
+  TrainingSetup s = make_setup(R"(
+[data]
+dataset = "fashion_mnist"
+train_subset = 1200
+test_subset = 100
+batch_size = 32
+prefetch = 0
+[model]
+type = "cnn"
+channels = [8, 8]
+norm = "batch"
+hidden = [32]
+[optimizer]
+name = "adamw"
+lr = 0.003
+[trainer]
+epochs = 2
+)");
+  auto trainer = make_trainer(s);
+  const double before = trainer->evaluate(*s.validation, "val_").at("val_loss");
+  trainer->fit(*s.train, s.validation.get());
+  EXPECT_LT(trainer->history().back().metrics.at("val_loss"), 0.6 * before);
+  EXPECT_GT(trainer->history().back().metrics.at("val_accuracy"), 0.55);
 }
