@@ -58,9 +58,11 @@ void Lamb::update(const ParamGroup& group, const Segment& segment, ParamState& s
       const T* p = static_cast<const T*>(one.param);
       const S* m = static_cast<const S*>(state_buffer("exp_avg", one));
       const S* v = static_cast<const S*>(state_buffer("exp_avg_sq", one));
-      sums = block_sums<2>(one.numel, [&](std::int64_t i) {
-        const T u = lamb_direction(s, p[i], load_state<T>(m, i), load_state<T>(v, i));
-        return std::array<double, 2>{double(p[i]) * double(p[i]), double(u) * double(u)};
+      sums = vector_sums<T, 2>(one.numel, [&](auto lanes, std::int64_t i) {
+        using L = decltype(lanes);
+        const typename L::V x = L::load(p + i);
+        const typename L::V u = lamb_direction(s, x, L::load(m + i), L::load(v + i));
+        return std::array<typename L::V, 2>{x * x, u * u};
       });
     });
     const double ratio = trust_ratio(std::sqrt(sums[0]), std::sqrt(sums[1]), 1.0, 0.0);

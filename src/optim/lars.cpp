@@ -40,9 +40,11 @@ void Lars::update(const ParamGroup& group, const Segment& segment, ParamState& s
       const T* p = static_cast<const T*>(one.param);
       const T* g = static_cast<const T*>(one.grad);
       const T m = T(multiplier), decay = T(wd);
-      sums = block_sums<2>(one.numel, [&](std::int64_t i) {
-        const T u = g[i] * m + decay * p[i];
-        return std::array<double, 2>{double(p[i]) * double(p[i]), double(u) * double(u)};
+      sums = vector_sums<T, 2>(one.numel, [&](auto lanes, std::int64_t i) {
+        using L = decltype(lanes);
+        const typename L::V x = L::load(p + i);
+        const typename L::V u = L::load(g + i) * m + decay * x;
+        return std::array<typename L::V, 2>{x * x, u * u};
       });
     });
     const double ratio = trust_ratio(std::sqrt(sums[0]), std::sqrt(sums[1]), coefficient, eps);

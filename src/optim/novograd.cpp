@@ -37,9 +37,10 @@ void NovoGrad::update(const ParamGroup& group, const Segment& segment, ParamStat
       using T = decltype(zero);
       const T* g = static_cast<const T*>(one.grad);
       const T m = T(multiplier);
-      sum = block_sums<1>(one.numel, [&](std::int64_t i) {
-        const T scaled = g[i] * m;
-        return std::array<double, 1>{double(scaled) * double(scaled)};
+      sum = vector_sums<T, 1>(one.numel, [&](auto lanes, std::int64_t i) {
+        using L = decltype(lanes);
+        const typename L::V scaled = L::load(g + i) * m;
+        return std::array<typename L::V, 1>{scaled * scaled};
       })[0];
     });
     if (grad_sq_norms_.size() <= slice.param_index) grad_sq_norms_.resize(slice.param_index + 1, 0.0);

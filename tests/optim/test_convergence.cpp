@@ -156,6 +156,15 @@ std::vector<Row> rows() {
       {"rmsprop_centered_momentum", "rmsprop", {{"lr", 0.001}, {"centered", true}, {"momentum", 0.5}}, {{"lr", 0.0005}, {"centered", true}, {"momentum", 0.5}}, {{"lr", 0.002}, {"centered", true}, {"momentum", 0.5}}},
       {"rprop", "rprop", {{"lr", 0.01}}, {{"lr", 0.01}}, {{"lr", 0.01}}},
       {"asgd", "asgd", {{"lr", 0.015}, {"t0", 100.0}}, {{"lr", 1e-3}, {"t0", 1e6}}, {{"lr", 2.0}, {"t0", 1e6}}},
+      {"lion", "lion", {{"lr", 1e-3}, {"weight_decay", 0.0}}, {{"lr", 2e-4}, {"weight_decay", 0.0}}, {{"lr", 1e-3}, {"weight_decay", 0.0}}},
+      {"lamb", "lamb", {{"lr", 0.01}}, {{"lr", 0.005}}, {{"lr", 0.05}}},
+      {"lars", "lars", {{"lr", 5.0}}, {{"lr", 1.0}}, {{"lr", 5.0}}},
+      {"adabelief", "adabelief", {{"lr", 0.01}}, {{"lr", 0.01}}, {{"lr", 0.05}}},
+      {"yogi", "yogi", {{"lr", 0.01}}, {{"lr", 0.01}}, {{"lr", 0.05}}},
+      {"novograd", "novograd", {{"lr", 1e-3}}, {{"lr", 1e-4}}, {{"lr", 0.01}}},
+      {"adan", "adan", {{"lr", 0.01}}, {{"lr", 0.01}}, {{"lr", 0.05}}},
+      {"schedule_free_adamw", "schedule_free_adamw", {{"lr", 0.01}}, {{"lr", 0.01}}, {{"lr", 0.05}}},
+      {"adafactor", "adafactor", {{"lr", 0.01}}, {{"lr", 0.01}}, {{"lr", 1.0}}},
   };
 }
 
@@ -189,6 +198,8 @@ INSTANTIATE_TEST_SUITE_P(AllOptimizers, Convergence, ::testing::ValuesIn(rows())
 
 TEST(ConvergenceTable, CoversEveryRegisteredOptimizer) {
   for (const auto& name : optimizer_names()) {
+    // L-BFGS needs a closure and Muon 2-D parameters: their convergence tests are in test_zoo_*.cpp.
+    if (name == "lbfgs" || name == "muon") continue;
     const auto all = rows();
     EXPECT_TRUE(std::any_of(all.begin(), all.end(), [&](const Row& row) { return row.name == name; }))
         << name << " has no row in the convergence table";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "descent/core/parallel.hpp"
+#include "descent/optim/kernel.hpp"
 #include "descent/optim/optimizer.hpp"
 
 namespace descent::optim {
@@ -42,6 +43,42 @@ std::array<double, N> block_sums(std::int64_t n, Term&& term) {
       for (std::int64_t i = b * kGrain; i < end; ++i) {
         const std::array<double, N> t = term(i);
         for (std::size_t k = 0; k < N; ++k) sum[k] += t[k];
+      }
+      partial[std::size_t(b)] = sum;
+    }
+  });
+  std::array<double, N> total{};
+  for (const auto& sum : partial)
+    for (std::size_t k = 0; k < N; ++k) total[k] += sum[k];
+  return total;
+}
+
+// block_sums for a term written over lanes: term(lanes, i) returns std::array<typename decltype(lanes)::V, N>
+// for the element (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i. Lanes accumulate in T over
+// runs of 1024 elements and are then added in double, so the sum is vectorised and still accurate.
+template <class T, std::size_t N, class Term>
+std::array<double, N> vector_sums(std::int64_t n, Term&& term) {
+  const std::int64_t blocks = (n + kGrain - 1) / kGrain;
+  std::vector<std::array<double, N>> partial(std::size_t(blocks), std::array<double, N>{});
+  constexpr std::int64_t width = WideLanes<T>::width;
+  parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t b = first; b < last; ++b) {
+      std::array<double, N> sum{};
+      const std::int64_t end = std::min(n, (b + 1) * kGrain);
+      std::int64_t i = b * kGrain;
+      while (i + width <= end) {
+        const std::int64_t stop = std::min(end, i + 1024);
+        std::array<typename WideLanes<T>::V, N> run{};
+        for (; i + width <= stop; i += width) {
+          const auto t = term(WideLanes<T>{}, i);
+          for (std::size_t k = 0; k < N; ++k) run[k] += t[k];
+        }
+        for (std::size_t k = 0; k < N; ++k)
+          for (std::int64_t lane = 0; lane < width; ++lane) sum[k] += double(run[k][lane]);
+      }
+      for (; i < end; ++i) {
+        const auto t = term(ScalarLanes<T>{}, i);
+        for (std::size_t k = 0; k < N; ++k) sum[k] += double(t[k]);
       }
       partial[std::size_t(b)] = sum;
     }
