@@ -24,6 +24,19 @@
 
 #define DESCENT_RULE [[gnu::always_inline]] inline
 
+// The optimizer kernels are cloned by instruction-set feature, not by -march name: GCC resolves an
+// "arch=haswell" clone with __builtin_cpu_is("haswell"), which is false on every AMD processor, so
+// DESCENT_MULTIVERSION (core/simd.hpp) runs the baseline clone there (measured on this project's AMD EPYC
+// machines). Feature clones are resolved with __builtin_cpu_supports and work on any vendor. No FMA clone:
+// the step is memory bound, and without FMA the compiler cannot contract a*b+c differently in the vector
+// loop and in the scalar reference loop, so the two paths stay bitwise equal (and closer to PyTorch's
+// unfused arithmetic).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DESCENT_NO_MULTIVERSION)
+#define DESCENT_OPTIM_MULTIVERSION __attribute__((target_clones("default", "avx2")))
+#else
+#define DESCENT_OPTIM_MULTIVERSION
+#endif
+
 // Rules and helpers pass 32-byte vectors by value; they are always inlined, so the ABI note GCC gives for
 // baseline x86-64 builds does not apply. GCC reports it for template instantiations at the end of the
 // translation unit, so each source file that runs a rule also starts with
@@ -73,18 +86,29 @@ DESCENT_RULE Vec<double> root(Vec<double> x) {
   return x;
 #endif
 }
+// mask ? a : b, lane-wise for vectors (mask from a comparison). Written with bitwise operations because
+// GCC lowers a vector ?: to scalar branches when the target has no blend instruction (baseline x86-64).
+template <class V, class Mask>
+DESCENT_RULE V select(Mask mask, V a, V b) {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return mask ? a : b;
+  } else {
+    const Mask bits_a = __builtin_bit_cast(Mask, a), bits_b = __builtin_bit_cast(Mask, b);
+    return __builtin_bit_cast(V, (mask & bits_a) | (~mask & bits_b));
+  }
+}
 // torch.maximum / torch.minimum: NaN in either argument gives NaN.
 template <class V>
 DESCENT_RULE V maximum(V a, V b) {
-  return ((a > b) | (a != a)) ? a : b;
+  return select((a > b) | (a != a), a, b);
 }
 template <class V>
 DESCENT_RULE V minimum(V a, V b) {
-  return ((a < b) | (a != a)) ? a : b;
+  return select((a < b) | (a != a), a, b);
 }
 template <class V>
 DESCENT_RULE V absolute(V x) {
-  return (x < V{}) ? -x : x;
+  return select(x < V{}, -x, x);
 }
 // torch.lerp(start, end, weight) with PyTorch's two formulas (exact at both ends).
 template <class V, class T>
@@ -111,14 +135,20 @@ DESCENT_RULE BFloat16 float_to_bf16(float x) {
   const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
   return BFloat16{std::uint16_t(x != x ? (u >> 16) | 0x40u : rounded)};
 }
+// Conversions by lane shuffles (an unpack and a pack of 16-bit halves), which every x86-64 has.
+using VecU16x16 [[gnu::vector_size(32)]] = std::uint16_t;
 DESCENT_RULE Vec<float> bf16x8_to_float(VecU16x8 x) {
-  return __builtin_bit_cast(Vec<float>, __builtin_convertvector(x, VecU32x8) << 16);
+  const VecU16x8 zero{};
+  return __builtin_bit_cast(Vec<float>, __builtin_shufflevector(zero, x, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13,
+                                                                6, 14, 7, 15));
 }
 DESCENT_RULE VecU16x8 float_to_bf16x8(Vec<float> x) {
   const VecU32x8 u = __builtin_bit_cast(VecU32x8, x);
   const VecU32x8 rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
   const VecU32x8 quiet = (u >> 16) | 0x40u;
-  return __builtin_convertvector((x != x) ? quiet : rounded, VecU16x8);
+  const VecU32x8 nan = __builtin_bit_cast(VecU32x8, x != x);
+  const auto halves = __builtin_bit_cast(VecU16x16, (nan & quiet) | (~nan & rounded));
+  return __builtin_shufflevector(halves, halves, 0, 2, 4, 6, 8, 10, 12, 14);
 }
 
 // ---- loading and storing one lane (Scalar) or one vector (Wide) of parameters, gradients and state
@@ -196,14 +226,14 @@ DESCENT_RULE void apply_at(const Step& step, T* param, const T* grad, const std:
 
 // The reference path: one element at a time.
 template <class Rule, class Step, class T, class S, std::size_t K>
-DESCENT_MULTIVERSION void reference_loop(const Step step, T* param, const T* grad, std::array<S*, K> state,
+DESCENT_OPTIM_MULTIVERSION void reference_loop(const Step step, T* param, const T* grad, std::array<S*, K> state,
                                          std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) apply_at<ScalarLanes<T>, Rule>(step, param, grad, state, i);
 }
 
 // The fast path's inner loop over one chunk.
 template <class Rule, class Step, class T, class S, std::size_t K>
-DESCENT_MULTIVERSION void vector_loop(const Step step, T* param, const T* grad, std::array<S*, K> state,
+DESCENT_OPTIM_MULTIVERSION void vector_loop(const Step step, T* param, const T* grad, std::array<S*, K> state,
                                       std::int64_t n) {
   constexpr std::int64_t width = WideLanes<T>::width;
   std::int64_t i = 0;

@@ -29,11 +29,11 @@ struct RpropRule {
   DESCENT_RULE static void apply(const RpropStep<T>& s, V& param, V grad, V& prev, V& step_size) {
     V g = grad * s.grad_multiplier;
     const V product = g * prev, zero = V{}, one = splat<V>(T(1));
-    const V factor = product > zero ? splat<V>(s.eta_plus) : (product < zero ? splat<V>(s.eta_minus) : one);
+    const V factor = select(product > zero, splat<V>(s.eta_plus), select(product < zero, splat<V>(s.eta_minus), one));
     const V size = s.first_step ? splat<V>(s.initial_step_size) : step_size;
     step_size = minimum(maximum(size * factor, splat<V>(s.step_size_min)), splat<V>(s.step_size_max));
-    g = factor == splat<V>(s.eta_minus) ? zero : g;
-    const V sign = g > zero ? one : (g < zero ? -one : g);
+    g = select(factor == splat<V>(s.eta_minus), zero, g);
+    const V sign = select(g > zero, one, select(g < zero, -one, g));
     param = param - sign * step_size;
     prev = g;
   }
