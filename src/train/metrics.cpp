@@ -15,11 +15,12 @@ void MetricAccumulator::add(const Tensor& output, const Tensor& target, double m
   const std::int64_t batch = output.size(0);
   loss_sum_ += mean_loss * double(batch);
   examples_ += batch;
-  const Tensor values = output.contiguous_copy();
+  // Outputs of the layers are contiguous: read them in place (a copy only for the odd strided one).
+  const Tensor values = output.is_contiguous() ? output : output.contiguous_copy();
   if (classification_ && values.dim() == 2 && target.dtype() == DType::Int64 && values.dtype() == DType::Float32) {
     const std::int64_t classes = values.size(1);
     const float* logits = values.data<float>();
-    const Tensor labels = target.contiguous_copy();
+    const Tensor labels = target.is_contiguous() ? target : target.contiguous_copy();
     const std::int64_t* label = labels.data<std::int64_t>();
     for (std::int64_t i = 0; i < batch; ++i) {
       const float* row = logits + i * classes;
@@ -34,7 +35,7 @@ void MetricAccumulator::add(const Tensor& output, const Tensor& target, double m
     }
   } else if (!classification_ && values.dtype() == DType::Float32 && target.dtype() == DType::Float32 &&
              values.numel() == target.numel()) {
-    const Tensor expected = target.contiguous_copy();
+    const Tensor expected = target.is_contiguous() ? target : target.contiguous_copy();
     const float* a = values.data<float>();
     const float* b = expected.data<float>();
     for (std::int64_t i = 0; i < values.numel(); ++i) {

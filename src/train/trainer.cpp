@@ -1,5 +1,6 @@
 #include "descent/train/trainer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "descent/autograd/node.hpp"
@@ -53,6 +54,7 @@ void Trainer::apply_schedules() {
   for (const auto& [binding, per_epoch] : schedules_)
     for (const auto& value : binding.values_at(per_epoch ? position_.epoch : position_.step))
       optimizer_->set_hyperparameter(value.group, value.name, value.value);
+  if (!schedules_.empty() && has_lr_) lr_in_force_ = lr();
 }
 
 void Trainer::observe_metric(double value) {
@@ -70,6 +72,9 @@ void Trainer::fit(const data::DataLoader& train, const data::DataLoader* validat
   session_start_ = Clock::now();
   fitting_ = true;
   stop_reason_.clear();
+  const auto names = optimizer_->hyperparameter_names();
+  has_lr_ = std::find(names.begin(), names.end(), "lr") != names.end();
+  lr_in_force_ = has_lr_ ? lr() : 0.0;
   apply_schedules();
   model_->zero_grad();
   for (auto& callback : callbacks_) callback->on_fit_begin(*this);
@@ -130,7 +135,7 @@ void Trainer::optimizer_step(double correction, std::int64_t batch_index) {
     throw Error("step " + std::to_string(position_.step + 1) + " (epoch " + std::to_string(position_.epoch + 1) +
                 ", batch " + std::to_string(batch_index) + "): " + e.what());
   }
-  const double lr_used = lr();
+  const double lr_used = lr_in_force_;
   if (!decision.skip) {
     optimizer_->set_grad_scale(decision.grad_scale * correction);
     optimizer_->step();
@@ -181,7 +186,7 @@ void Trainer::end_epoch(const data::DataLoader* validation) {
   record.step = position_.step;
   record.metrics = epoch_metrics_.result("train_");
   if (validation) record.metrics.merge(evaluate(*validation, "val_"));
-  record.metrics["lr"] = lr();
+  record.metrics["lr"] = has_lr_ ? lr() : 0.0;
   record.metrics["train_time_s"] = epoch_train_seconds_;
   record.metrics["examples_per_s"] = epoch_train_seconds_ > 0 ? double(epoch_metrics_.examples()) / epoch_train_seconds_ : 0.0;
   record.metrics["steps_skipped"] = double(epoch_steps_skipped_);

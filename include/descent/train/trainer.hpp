@@ -121,6 +121,8 @@ class Trainer {
   // The number of optimizer steps fit() will take in all (epochs and max_steps).
   std::int64_t total_steps() const { return total_steps_; }
   double lr() const { return optimizer_->hyperparameter(0, "lr"); }
+  // Group 0's lr as of the last schedule application (what the next step uses), without a lookup.
+  double lr_in_force() const { return lr_in_force_; }
   // Running training metrics of the epoch in progress.
   const MetricAccumulator& epoch_metrics() const { return epoch_metrics_; }
   // Seconds spent in fit() over every session of this run (resumes add up).
@@ -161,6 +163,8 @@ class Trainer {
   double elapsed_before_ = 0;  // seconds of earlier sessions
   std::chrono::steady_clock::time_point session_start_;
   bool fitting_ = false;
+  bool has_lr_ = false;      // the optimizer has an "lr" hyperparameter
+  double lr_in_force_ = 0;
 };
 
 }  // namespace descent::train
