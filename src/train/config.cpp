@@ -102,11 +102,11 @@ OptimizerConfig read_optimizer(TableReader r) {
   Tensor probe = zeros(Shape{1});
   probe.set_requires_grad(true);
   const json defaults = optim::make_optimizer(o.name, {probe}, json::object())->defaults();
-  std::vector<std::string> option_names;
+  std::vector<std::string> option_names{"state_dtype"};  // every optimizer's storage option
   for (const auto& [key, value] : defaults.items()) option_names.push_back(key);
   auto check_options = [&](const json& options, const std::string& path) {
     for (const auto& [key, value] : options.items()) {
-      if (defaults.contains(key)) continue;
+      if (defaults.contains(key) || key == "state_dtype") continue;
       const std::string suggestion = closest_match(key, option_names);
       throw Error("config: unknown key " + path + "." + key + " for optimizer " + o.name +
                   (suggestion.empty() ? "" : " (did you mean " + path + "." + suggestion + "?)") +

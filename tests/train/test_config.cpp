@@ -85,6 +85,8 @@ TEST(Config, OverridesSetNestedKeysWithTomlValues) {
   expect_contains(error_of("", {"novalue"}), {"--set 'novalue'", "key.path=value"});
   expect_contains(error_of("seed = 1\n", {"seed.x=2"}), {"seed is a value, not a table"});
   expect_contains(error_of("", {"data.batchsize=4"}), {"did you mean data.batch_size?"});
+  EXPECT_EQ(error_of("[optimizer]\nname = \"adamw\"\nstate_dtype = \"bfloat16\"\n"), "no error");
+  expect_contains(error_of("[optimizer]\nname = \"adamw\"\nstate_dtype = \"int4\"\n"), {"optimizer", "int4"});
 }
 
 TEST(Config, TheResolvedConfigRoundTripsThroughToml) {
