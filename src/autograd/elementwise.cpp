@@ -22,7 +22,7 @@ Tensor unary(const Tensor& a, const char* op, const char* node, Fwd fwd, Bwd bwd
     Tensor out = map1<T>(a, [&](T x) { return fwd(x); });
     if (needs_grad(a)) {
       record(out, node, {&a},
-             [x = SavedTensor(a.detach()), y = SavedTensor(out.detach()), bwd, node](
+             [x = SavedTensor(a), y = SavedTensor(out.detach()), bwd, node](
                  const Tensor& g, std::span<Tensor> grads) {
                grads[0] = map3<T>(g, x.unpack(node), y.unpack(node),
                                   [&](T gi, T xi, T yi) { return bwd(gi, xi, yi); });
@@ -42,7 +42,7 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* op, const char* node
     if (needs_grad(a, b)) {
       const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
       record(out, node, {&a, &b},
-             [x = SavedTensor(a.detach()), y = SavedTensor(b.detach()), z = SavedTensor(out.detach()), bx, by,
+             [x = SavedTensor(a), y = SavedTensor(b), z = SavedTensor(out.detach()), bx, by,
               node, grad_a, grad_b](const Tensor& g, std::span<Tensor> grads) {
                const Tensor& xs = x.unpack(node);
                const Tensor& ys = y.unpack(node);

@@ -59,7 +59,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     if (needs_grad(a, b)) {
       const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
       record(out, "MmBackward", {&a, &b},
-             [x = SavedTensor(a.detach()), y = SavedTensor(b.detach()), grad_a, grad_b](const Tensor& g,
+             [x = SavedTensor(a), y = SavedTensor(b), grad_a, grad_b](const Tensor& g,
                                                                                          std::span<Tensor> grads) {
                if (grad_a) grads[0] = mm(g, transpose(y.unpack("matmul"), 0, 1));
                if (grad_b) grads[1] = mm(transpose(x.unpack("matmul"), 0, 1), g);
@@ -86,7 +86,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     if (needs_grad(a, b)) {
       const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
       record(out, "BmmBackward", {&a, &b},
-             [x = SavedTensor(a.detach()), y = SavedTensor(b.detach()), grad_a, grad_b](const Tensor& g,
+             [x = SavedTensor(a), y = SavedTensor(b), grad_a, grad_b](const Tensor& g,
                                                                                          std::span<Tensor> grads) {
                if (grad_a) grads[0] = bmm(g, transpose(y.unpack("matmul"), 1, 2));
                if (grad_b) grads[1] = bmm(transpose(x.unpack("matmul"), 1, 2), g);
@@ -171,13 +171,23 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor out = empty(Shape{rows, out_features}, x.dtype());
     T beta = T(0);
     if (bias.defined()) {
-      Tensor b = bias.contiguous_copy();
-      const T* bp = b.data<T>();
       T* o = out.data<T>();
-      for (std::int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out_features, o + r * out_features);
+      if (bias.is_contiguous()) {
+        const T* bp = bias.data<T>();
+        for (std::int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out_features, o + r * out_features);
+      } else {
+        Tensor b = bias.contiguous_copy();
+        const T* bp = b.data<T>();
+        for (std::int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out_features, o + r * out_features);
+      }
       beta = T(1);
     }
-    {
+    if (x.is_contiguous() && weight.is_contiguous()) {
+      // The common case without building view tensors: out = x W^T (+ bias).
+      const std::int64_t in_features = weight.shape()[1];
+      blas::gemm(false, true, rows, out_features, in_features, T(1), x.data<T>(), in_features, weight.data<T>(),
+                 in_features, beta, out.data<T>(), out_features);
+    } else {
       NoGradGuard guard;
       gemm_into<T>(x, transpose(weight, 0, 1), out, beta);
     }
@@ -185,10 +195,28 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       const bool grad_x = x.requires_grad(), grad_w = weight.requires_grad();
       const bool grad_b = bias.defined() && bias.requires_grad();
       record(out, "LinearBackward", {&x, &weight, &bias},
-             [xs = SavedTensor(x.detach()), ws = SavedTensor(weight.detach()), grad_x, grad_w, grad_b](
+             [xs = SavedTensor(x), ws = SavedTensor(weight), grad_x, grad_w, grad_b](
                  const Tensor& g, std::span<Tensor> grads) {
-               if (grad_x) grads[0] = mm(g, ws.unpack("linear"));
-               if (grad_w) grads[1] = mm(transpose(g, 0, 1), xs.unpack("linear"));
+               const Tensor& xv = xs.unpack("linear");
+               const Tensor& wv = ws.unpack("linear");
+               if (g.is_contiguous() && xv.is_contiguous() && wv.is_contiguous()) {
+                 const std::int64_t n = g.shape()[0], out_f = wv.shape()[0], in_f = wv.shape()[1];
+                 if (grad_x) {  // dx = g W
+                   Tensor dx = empty(Shape{n, in_f}, g.dtype());
+                   blas::gemm(false, false, n, in_f, out_f, T(1), g.data<T>(), out_f, wv.data<T>(), in_f, T(0),
+                              dx.data<T>(), in_f);
+                   grads[0] = dx;
+                 }
+                 if (grad_w) {  // dW = g^T x
+                   Tensor dw = empty(Shape{out_f, in_f}, g.dtype());
+                   blas::gemm(true, false, out_f, in_f, n, T(1), g.data<T>(), out_f, xv.data<T>(), in_f, T(0),
+                              dw.data<T>(), in_f);
+                   grads[1] = dw;
+                 }
+               } else {
+                 if (grad_x) grads[0] = mm(g, wv);
+                 if (grad_w) grads[1] = mm(transpose(g, 0, 1), xv);
+               }
                if (grad_b) grads[2] = column_sums<T>(g);
              });
     }

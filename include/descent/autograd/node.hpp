@@ -20,7 +20,8 @@ struct Edge {
 };
 
 // A tensor saved for backward, with the storage version at save time so that an in-place write made
-// afterwards is detected instead of silently producing a wrong gradient.
+// afterwards is detected instead of silently producing a wrong gradient. Inputs are saved as they are;
+// an operation's own output must be saved detached (out.detach()), or the node would own its output.
 class SavedTensor {
  public:
   SavedTensor() = default;
