@@ -39,11 +39,16 @@ void MetricsLogger::on_fit_begin(Trainer& trainer) {
   });
 }
 
-void MetricsLogger::on_step_end(Trainer&, const StepRecord& r) {
+void MetricsLogger::on_step_end(Trainer& trainer, const StepRecord& r) {
   if (r.step % every_steps_ != 0 && r.step != 1) return;
-  log_->write({{"kind", "step"}, {"step", r.step}, {"epoch", r.epoch + 1}, {"batch", r.batch}, {"loss", r.loss},
-               {"grad_norm", r.grad_norm}, {"lr", r.lr}, {"step_time_ms", r.step_time_ms},
-               {"examples_per_s", r.examples_per_s}, {"skipped", r.skipped}});
+  nlohmann::json line = {{"kind", "step"}, {"step", r.step}, {"epoch", r.epoch + 1}, {"batch", r.batch},
+                         {"loss", r.loss}, {"grad_norm", r.grad_norm}, {"lr", r.lr},
+                         {"step_time_ms", r.step_time_ms}, {"examples_per_s", r.examples_per_s},
+                         {"skipped", r.skipped}};
+  // The epoch's running training accuracy so far (classification).
+  if (trainer.options().classification && trainer.epoch_metrics().examples() > 0)
+    line["train_accuracy"] = trainer.epoch_metrics().accuracy();
+  log_->write(line);
 }
 
 void MetricsLogger::on_epoch_end(Trainer&, const EpochRecord& record) {

@@ -102,7 +102,8 @@ TEST(Trainer, FitsTheSeedsRegression) {
   EXPECT_GT(last.at("peak_rss_mb"), 1.0);
 }
 
-// AdamW + warm-up/cosine + clipping + accumulation (with a trailing partial group) + dropout + batch norm:
+// AdamW + warm-up/cosine + clipping + loss scaling + accumulation (with a trailing partial group) +
+// dropout + batch norm:
 // a trainer restored from a state taken mid-epoch ends with the very same bits.
 TEST(Trainer, RestoredStateContinuesBitExactly) {
   const char* toml = R"(
@@ -127,6 +128,9 @@ total_steps = "auto"
 [transforms]
 max_norm = 0.5
 accumulation_steps = 3
+[transforms.loss_scaling]
+init_scale = 1024.0
+growth_interval = 4     # the scale grows during the run: its tracker must survive the restore
 [trainer]
 epochs = 3
 )";
@@ -134,6 +138,7 @@ epochs = 3
   ASSERT_NE(s.train->batches_per_epoch() % 3, 0) << "the test wants a trailing partial group";
   auto reference = make_trainer(s);
   reference->fit(*s.train, s.validation.get());
+  ASSERT_GT(reference->gradients().loss_scale(), 1024.0) << "the scale should have grown";
 
   for (std::int64_t at : {1, 4, 7, 9}) {  // inside the first epoch, at its end, and inside later ones
     auto first = make_trainer(s);
@@ -148,6 +153,7 @@ epochs = 3
     expect_same_parameters(reference->model(), resumed->model());
     EXPECT_EQ(resumed->history().size(), reference->history().size());
     EXPECT_EQ(resumed->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
+    EXPECT_EQ(resumed->gradients().loss_scale(), reference->gradients().loss_scale());
   }
 }
 
