@@ -120,6 +120,11 @@ TEST(OptimizerBase, StateBytesIsWhatTheAlgorithmNeeds) {
 
 TEST(OptimizerBase, BFloat16StateStaysCloseToFloat32State) {
   for (const auto& config : all_configs()) {
+    // Not a small perturbation for these two, by design: Lion's update is a sign, so a rounded moment near
+    // zero flips a whole 2 * lr step; schedule-free AdamW keeps z, a copy of the weights rather than a
+    // moment, in the state dtype (as optax's state_dtype does). Both are still checked bitwise against
+    // the reference loop with bfloat16 state (test_fast_path.cpp) and through save/load.
+    if (config.name == "lion" || config.name == "schedule_free_adamw") continue;
     auto a = make_params({64, 257}, true, 9);
     auto b = make_params({64, 257}, true, 9);
     auto full = make_optimizer(config.name, a.params, config.options);

@@ -9,7 +9,7 @@
 // added to the update before the learning rate scales it (the paper's decoupled form, p * (1 - lr * wd),
 // is the same thing). Defaults: optax's betas (0.9, 0.99) and weight_decay 1e-3; lr 1e-4 (optax has no
 // default; the paper's suggestion of an Adam rate divided by 3-10).
-// State: exp_avg.
+// State: exp_avg. With bfloat16 state a rounded moment near zero can flip the sign: a whole 2 * lr step.
 #include <array>
 #include <type_traits>
 

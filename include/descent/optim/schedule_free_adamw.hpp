@@ -13,7 +13,9 @@
 // Source: Defazio et al. 2024, "The Road Less Scheduled". As optax: weight decay is taken at y, the
 // warm-up is optax's warmup_constant_schedule from 0, and the averaging weight M reads the schedule one
 // count later than z's step does (optax increments its step count before computing the weight).
-// State: z, exp_avg_sq; per-parameter scalars weight_sum (W) and max_lr (M).
+// State: z, exp_avg_sq; per-parameter scalars weight_sum (W) and max_lr (M). With state_dtype "bfloat16"
+// z is stored in bfloat16 too (optax's state_dtype): z is a copy of the weights, so this costs accuracy
+// in the weights themselves, not only in a moment.
 #include <array>
 
 #include "descent/optim/optimizer.hpp"
