@@ -74,3 +74,25 @@ TEST(Program, UnknownSubcommandFails) {
   auto result = run_descent("frobnicate");
   EXPECT_NE(result.status, 0);
 }
+
+TEST(LrFind, WritesTheCurveAndSuggestions) {
+  const auto dir = std::filesystem::temp_directory_path() / "descent-lr-find-test";
+  std::filesystem::remove_all(dir);
+  auto result = run_descent("lr-find " + std::string(DESCENT_SOURCE_DIR) + "/examples/seeds-regression.toml --out " +
+                            dir.string() + " --iterations 120 --start-lr 1e-6 --end-lr 10");
+  ASSERT_EQ(result.status, 0) << result.output;
+  auto summary = nlohmann::json::parse(last_line(result.output));
+  EXPECT_TRUE(summary["suggestions"].contains("valley")) << result.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "lr_find.csv"));
+  std::ifstream in(dir / "lr_find.json");
+  auto curve = nlohmann::json::parse(in);
+  EXPECT_EQ(curve["lr"].size(), curve["smoothed_loss"].size());
+  EXPECT_GT(curve["lr"].size(), 20u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LrFind, MissingConfigIsAnError) {
+  auto result = run_descent("lr-find /nonexistent/config.toml");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("/nonexistent/config.toml"), std::string::npos) << result.output;
+}
