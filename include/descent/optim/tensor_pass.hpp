@@ -30,32 +30,10 @@ std::vector<TensorSlice> tensor_slices(const ParamGroup& group, const Segment& s
 // `segment` restricted to one tensor; its state offset assumes state elements of the given dtype.
 Segment slice_segment(const Segment& segment, const TensorSlice& slice, StateDType state_dtype);
 
-// Sums term(i) (a std::array<double, N>) over [0, n) in fixed blocks of kGrain elements, in parallel; the
-// blocks are added in order, so the result does not depend on the thread count.
-template <std::size_t N, class Term>
-std::array<double, N> block_sums(std::int64_t n, Term&& term) {
-  const std::int64_t blocks = (n + kGrain - 1) / kGrain;
-  std::vector<std::array<double, N>> partial(std::size_t(blocks), std::array<double, N>{});
-  parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t b = first; b < last; ++b) {
-      std::array<double, N> sum{};
-      const std::int64_t end = std::min(n, (b + 1) * kGrain);
-      for (std::int64_t i = b * kGrain; i < end; ++i) {
-        const std::array<double, N> t = term(i);
-        for (std::size_t k = 0; k < N; ++k) sum[k] += t[k];
-      }
-      partial[std::size_t(b)] = sum;
-    }
-  });
-  std::array<double, N> total{};
-  for (const auto& sum : partial)
-    for (std::size_t k = 0; k < N; ++k) total[k] += sum[k];
-  return total;
-}
-
-// block_sums for a term written over lanes: term(lanes, i) returns std::array<typename decltype(lanes)::V, N>
-// for the element (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i. Lanes accumulate in T over
-// runs of 1024 elements and are then added in double, so the sum is vectorised and still accurate.
+// Sums term(lanes, i) over [0, n): term returns std::array<typename decltype(lanes)::V, N> for the element
+// (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i. Work is split in fixed blocks of kGrain
+// elements, added in order, so the result does not depend on the thread count; inside a block lanes
+// accumulate in T over runs of 1024 elements and are then added in double (vectorised, still accurate).
 template <class T, std::size_t N, class Term>
 std::array<double, N> vector_sums(std::int64_t n, Term&& term) {
   const std::int64_t blocks = (n + kGrain - 1) / kGrain;
