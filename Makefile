@@ -21,8 +21,10 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+# The main job: the Fashion-MNIST MLP of examples/fashion-mnist-mlp.toml (AdamW, warm-up + cosine decay)
+# trained with the progress bar into runs/; the run folder is printed at the end.
 demo: build
-	$(BUILD_DIR)/descent demo
+	$(BUILD_DIR)/descent train examples/fashion-mnist-mlp.toml
 
 bench: build
 	@scripts/install-deps --bench

@@ -1,4 +1,4 @@
-// `descent demo` (what `make demo` runs): the seeds' regression problem and a Fashion-MNIST MLP trained
+// `descent demo-loop`: the seeds' regression problem and a Fashion-MNIST MLP trained
 // with a plain loop, printing the losses and the test accuracy.
 #include <chrono>
 #include <cstdio>
@@ -99,7 +99,9 @@ void fashion_mnist(std::uint64_t seed, int epochs) {
 
 }  // namespace
 
-static RegisterCommand reg_demo{"demo", "the main job: the seeds' regression and a Fashion-MNIST MLP", [](CLI::App& sub) {
+static RegisterCommand reg_demo{
+    "demo-loop", "the seeds' regression and a Fashion-MNIST MLP trained with a plain loop (no trainer)",
+    [](CLI::App& sub) {
   auto seed = std::make_shared<std::uint64_t>(0);
   auto epochs = std::make_shared<int>(3);
   sub.add_option("--seed", *seed, "random seed");
