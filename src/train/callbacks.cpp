@@ -57,7 +57,12 @@ void MetricsLogger::on_epoch_end(Trainer&, const EpochRecord& record) {
   log_->write(line);
 }
 
+void MetricsLogger::flush() {
+  if (log_) log_->flush();
+}
+
 void MetricsLogger::on_fit_end(Trainer&) {
+  flush();
   const auto folder = path_.parent_path();
   export_metrics_csv(path_, "step", folder / "steps.csv");
   export_metrics_csv(path_, "epoch", folder / "epochs.csv");
@@ -112,12 +117,15 @@ void EarlyStopping::load_state(const TrainingState& state) {
 
 // ---- ModelCheckpoint
 
-ModelCheckpoint::ModelCheckpoint(std::filesystem::path dir, CheckpointConfig config, StringMap metadata)
-    : dir_(std::move(dir)), config_(std::move(config)), metadata_(std::move(metadata)) {
+ModelCheckpoint::ModelCheckpoint(std::filesystem::path dir, CheckpointConfig config, StringMap metadata,
+                                 std::function<void()> before_save)
+    : dir_(std::move(dir)), config_(std::move(config)), metadata_(std::move(metadata)),
+      before_save_(std::move(before_save)) {
   std::filesystem::create_directories(dir_);
 }
 
 void ModelCheckpoint::save(Trainer& trainer, const std::string& file) {
+  if (before_save_) before_save_();
   save_checkpoint(dir_ / file, trainer.state(), metadata_);
 }
 

@@ -102,11 +102,24 @@ MetricsLog::MetricsLog(const std::filesystem::path& path, const std::function<bo
   }
   out_.open(path, std::ios::app);
   DESCENT_CHECK(out_, "cannot open the metrics log ", path.string());
+  last_flush_ = std::chrono::steady_clock::now();
 }
 
+MetricsLog::~MetricsLog() { flush(); }
+
 void MetricsLog::write(const nlohmann::json& record) {
-  out_ << record.dump() << '\n';
-  out_.flush();
+  pending_ += record.dump();
+  pending_ += '\n';
+  if (std::chrono::steady_clock::now() - last_flush_ > std::chrono::seconds(1)) flush();
+}
+
+void MetricsLog::flush() {
+  if (!pending_.empty()) {
+    out_ << pending_;
+    out_.flush();
+    pending_.clear();
+  }
+  last_flush_ = std::chrono::steady_clock::now();
 }
 
 void export_metrics_csv(const std::filesystem::path& jsonl, const std::string& kind, const std::filesystem::path& csv) {

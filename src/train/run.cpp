@@ -54,11 +54,13 @@ Session open_session(const Config& config, const std::filesystem::path& run_dir,
     trainer.add_schedule(std::move(*binding), per_epoch);
 
   const auto& t = config.trainer;
-  trainer.add_callback(std::make_shared<MetricsLogger>(run_dir / "metrics.jsonl", t.log_every_steps));
+  auto metrics_log = std::make_shared<MetricsLogger>(run_dir / "metrics.jsonl", t.log_every_steps);
+  trainer.add_callback(metrics_log);
   if (t.plateau.enabled) trainer.add_callback(std::make_shared<PlateauMonitor>(t.plateau.monitor));
   if (t.early_stopping.enabled) trainer.add_callback(std::make_shared<EarlyStopping>(t.early_stopping));
   StringMap metadata{{"config", to_toml(config.resolved)}};
-  s.checkpoint = std::make_shared<ModelCheckpoint>(run_dir / "checkpoints", t.checkpoint, metadata);
+  s.checkpoint = std::make_shared<ModelCheckpoint>(run_dir / "checkpoints", t.checkpoint, metadata,
+                                                   [metrics_log] { metrics_log->flush(); });
   trainer.add_callback(s.checkpoint);
   const std::string progress = run_options.progress.value_or(t.progress);
   trainer.add_callback(std::make_shared<ProgressReporter>(ProgressReporter::parse_mode(progress, run_options.progress_out),

@@ -4,6 +4,7 @@
 // "train_loss", ...); naming one that does not exist is an error listing those that do.
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -27,6 +28,8 @@ class MetricsLogger : public Callback {
   void on_step_end(Trainer& trainer, const StepRecord& record) override;
   void on_epoch_end(Trainer& trainer, const EpochRecord& record) override;
   void on_fit_end(Trainer& trainer) override;
+  // Writes the buffered records out (see MetricsLog).
+  void flush();
 
  private:
   std::filesystem::path path_;
@@ -57,10 +60,12 @@ class EarlyStopping : public Callback {
 
 // Saves the whole training state into `dir`: best.safetensors when the monitored metric improves (at epoch
 // ends), last.safetensors at every epoch end and when fit ends, and step-<N>.safetensors every N steps,
-// keeping the newest `keep` of those. `metadata` (the resolved config) goes into every file.
+// keeping the newest `keep` of those. `metadata` (the resolved config) goes into every file. `before_save`
+// runs before each write (a run flushes its metrics log there).
 class ModelCheckpoint : public Callback {
  public:
-  ModelCheckpoint(std::filesystem::path dir, CheckpointConfig config, StringMap metadata);
+  ModelCheckpoint(std::filesystem::path dir, CheckpointConfig config, StringMap metadata,
+                  std::function<void()> before_save = nullptr);
   std::string name() const override { return "checkpoint"; }
   void on_step_end(Trainer& trainer, const StepRecord& record) override;
   void on_epoch_end(Trainer& trainer, const EpochRecord& record) override;
@@ -75,6 +80,7 @@ class ModelCheckpoint : public Callback {
   std::filesystem::path dir_;
   CheckpointConfig config_;
   StringMap metadata_;
+  std::function<void()> before_save_;
   std::optional<double> best_;
   std::int64_t best_epoch_ = 0;
 };

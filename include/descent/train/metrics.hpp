@@ -3,7 +3,9 @@
 // memory, and the metrics log (JSON Lines, one record per logged step and per epoch) with its CSV export.
 #include <cstdint>
 #include <filesystem>
+#include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -42,19 +44,27 @@ class MetricAccumulator {
 // Peak resident set size of this process in MiB (getrusage).
 double peak_rss_mb();
 
-// Appends one JSON object per line, flushed at once so that a killed process loses no logged record.
+// Appends one JSON object per line. Lines are buffered and reach the file at least once a second, on
+// flush() (the run calls it before every checkpoint, so a checkpoint never gets ahead of the log) and on
+// destruction: a write per line would cost more than a small model's training step.
 class MetricsLog {
  public:
   // Opens `path` for appending. With `keep`, first rewrites the file keeping only the records for which
   // keep(record) is true (a resumed run drops what it is about to redo).
   explicit MetricsLog(const std::filesystem::path& path,
                       const std::function<bool(const nlohmann::json&)>& keep = nullptr);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& record);
+  void flush();
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
   std::ofstream out_;
+  std::string pending_;
+  std::chrono::steady_clock::time_point last_flush_;
 };
 
 // Writes the records of `kind` ("step" or "epoch") of a metrics log as CSV: one column per key seen
