@@ -30,7 +30,7 @@ bench: build
 	@scripts/install-deps --bench
 	scripts/bench-all
 
-# Fuzzes the IDX and CSV readers with libFuzzer + ASan + UBSan in its own clang build folder, each for
+# Fuzzes the IDX, CSV, safetensors and config readers with libFuzzer + ASan + UBSan in its own clang build folder, each for
 # FUZZ_SECONDS over the seed corpus in fuzz/corpus; fails on any crash or sanitizer report.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -38,7 +38,7 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DDESCENT_FUZZ=ON -DDESCENT_TESTS=OFF -DDESCENT_BENCH=OFF
-	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_csv
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_csv fuzz_safetensors fuzz_config
 	fuzz/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 clean:

@@ -156,7 +156,8 @@ Tensor extremum_dim(const Tensor& a, std::int64_t dim, bool keepdim, bool want_i
   const Shape out_shape = reduced_shape(a.shape(), mask, keepdim);
   return dispatch_floating(a.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
-    auto [values, indices] = extremum_along<T, kMax>(a, d);
+    auto extremum = extremum_along<T, kMax>(a, d);
+    Tensor values = extremum.first, indices = extremum.second;
     if (want_indices) return reshape_nograd(indices, out_shape);
     Tensor out = reshape_nograd(values, out_shape);
     if (needs_grad(a)) {

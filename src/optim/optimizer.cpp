@@ -286,10 +286,12 @@ void Optimizer::zero_grad() {
         runs.emplace_back(data, bytes);
       grad.mark_modified();
     }
-  for (const auto& [data, bytes] : runs)
-    parallel_for(0, std::int64_t(bytes), std::int64_t(1) << 20, [&](std::int64_t lo, std::int64_t hi) {
+  for (const auto& run : runs) {
+    char* data = run.first;
+    parallel_for(0, std::int64_t(run.second), std::int64_t(1) << 20, [&](std::int64_t lo, std::int64_t hi) {
       std::memset(data + lo, 0, std::size_t(hi - lo));
     });
+  }
 }
 
 // ---- hyperparameters by name
@@ -421,9 +423,10 @@ DecaySplit split_weight_decay(const std::vector<std::pair<std::string, Tensor>>&
                               const std::vector<std::string>& no_decay_patterns) {
   DecaySplit split;
   for (const auto& [param_name, tensor] : named_params) {
+    const std::string& name = param_name;  // a lambda cannot capture a structured binding before C++20 (clang 14)
     const bool excluded = tensor.dim() <= 1 || std::any_of(no_decay_patterns.begin(), no_decay_patterns.end(),
                                                            [&](const std::string& pattern) {
-                                                             return param_name.find(pattern) != std::string::npos;
+                                                             return name.find(pattern) != std::string::npos;
                                                            });
     (excluded ? split.no_decay : split.decay).push_back(tensor);
   }
