@@ -33,7 +33,8 @@ Tensor difference_loss(const Tensor& input, const Tensor& target, const std::str
                 dtype_name(target.dtype()));
   return dispatch_floating(input.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
-    Tensor x = input.contiguous_copy(), y = target.contiguous_copy();
+    Tensor x = input.is_contiguous() ? input : input.contiguous_copy();
+    Tensor y = target.is_contiguous() ? target : target.contiguous_copy();
     const T* xp = x.data<T>();
     const T* yp = y.data<T>();
     const std::int64_t n = x.numel();
