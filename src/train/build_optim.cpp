@@ -38,7 +38,11 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const OptimizerConfig& c, cons
     }
   }
   auto optimizer = optim::make_optimizer(c.name, groups[0].first, groups[0].second);
-  for (std::size_t g = 1; g < groups.size(); ++g) optimizer->add_param_group(groups[g].first, groups[g].second);
+  for (std::size_t g = 1; g < groups.size(); ++g) {
+    json options = groups[g].second;
+    options.erase("state_dtype");  // an optimizer-wide setting, given once at construction
+    optimizer->add_param_group(groups[g].first, options);
+  }
   return optimizer;
 }
 

@@ -96,3 +96,18 @@ TEST(LrFind, MissingConfigIsAnError) {
   EXPECT_NE(result.status, 0);
   EXPECT_NE(result.output.find("/nonexistent/config.toml"), std::string::npos) << result.output;
 }
+
+TEST(Train, BFloat16StateWithDecayGroups) {
+  // examples/fashion-mnist-mlp.toml splits decay and no-decay groups; the storage option applies to both.
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "no Fashion-MNIST";
+  const auto dir = std::filesystem::temp_directory_path() / "descent-bf16-test";
+  std::filesystem::remove_all(dir);
+  auto result = run_descent("train " + std::string(DESCENT_SOURCE_DIR) +
+                            "/examples/fashion-mnist-mlp.toml --set optimizer.state_dtype=bfloat16 "
+                            "--set data.train_subset=2000 --set data.test_subset=500 --set trainer.epochs=1 "
+                            "--progress none --out " + dir.string());
+  ASSERT_EQ(result.status, 0) << result.output;
+  auto summary = nlohmann::json::parse(last_line(result.output));
+  EXPECT_GT(summary["test"]["test_accuracy"].get<double>(), 0.5);
+  std::filesystem::remove_all(dir);
+}
