@@ -104,7 +104,7 @@ TEST(Train, BFloat16StateWithDecayGroups) {
   std::filesystem::remove_all(dir);
   auto result = run_descent("train " + std::string(DESCENT_SOURCE_DIR) +
                             "/examples/fashion-mnist-mlp.toml --set optimizer.state_dtype=bfloat16 "
-                            "--set data.train_subset=2000 --set data.test_subset=500 --set trainer.epochs=1 "
+                            "--set data.train_subset=2000 --set data.test_subset=500 --set trainer.epochs=1 --set schedule.warmup_steps=3 "
                             "--progress none --out " + dir.string());
   ASSERT_EQ(result.status, 0) << result.output;
   auto summary = nlohmann::json::parse(last_line(result.output));
