@@ -47,6 +47,17 @@ std::vector<Tensor> Module::parameters() const {
   return out;
 }
 
+void Module::collect_generators(const std::string& prefix, std::vector<std::pair<std::string, Generator*>>& out) {
+  for (const auto& [name, gen] : own_generators()) out.emplace_back(prefix + name, gen);
+  for (const auto& [name, child] : children_) child->collect_generators(prefix + name + ".", out);
+}
+
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() {
+  std::vector<std::pair<std::string, Generator*>> out;
+  collect_generators("", out);
+  return out;
+}
+
 std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
   std::vector<std::pair<std::string, Tensor>> out;
   collect_buffers("", out);

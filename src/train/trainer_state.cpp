@@ -1,5 +1,4 @@
 // Trainer::state / load_state: the whole training state as JSON metadata plus named tensors.
-#include "descent/nn/dropout.hpp"
 #include "descent/train/trainer.hpp"
 
 namespace descent::train {
@@ -7,11 +6,6 @@ namespace descent::train {
 namespace {
 
 using nlohmann::json;
-
-void collect_dropout(const std::string& prefix, nn::Module& module, std::vector<std::pair<std::string, nn::Module*>>& out) {
-  if (dynamic_cast<nn::Dropout*>(&module)) out.emplace_back(prefix.empty() ? "dropout" : prefix, &module);
-  for (const auto& [name, child] : module.named_children()) collect_dropout(prefix.empty() ? name : prefix + "." + name, *child, out);
-}
 
 json generator_json(const Generator::State& state) {
   return {{"s", state.s}, {"has_spare_normal", state.has_spare_normal}, {"spare_normal", state.spare_normal}};
@@ -40,12 +34,6 @@ TensorMap strip_prefix(const std::string& prefix, const TensorMap& tensors) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, nn::Module*>> Trainer::dropout_modules() const {
-  std::vector<std::pair<std::string, nn::Module*>> out;
-  collect_dropout("", *model_, out);
-  return out;
-}
-
 TrainingState Trainer::state() const {
   DESCENT_CHECK(accumulator_.pending() == 0 && step_batches_ == 0,
                 "Trainer::state: called in the middle of an accumulation group (save at a step boundary)");
@@ -62,8 +50,7 @@ TrainingState Trainer::state() const {
   meta["gradients"] = pipeline_.state_dict();
   meta["accumulation"] = accumulator_.state_dict();
   meta["rng"] = json::object();
-  for (const auto& [name, module] : dropout_modules())
-    meta["rng"][name] = generator_json(static_cast<nn::Dropout*>(module)->generator().state());
+  for (const auto& [name, generator] : model_->named_generators()) meta["rng"][name] = generator_json(generator->state());
   meta["epoch_metrics"] = epoch_metrics_.state();
   meta["epoch_counters"] = {{"steps_skipped", epoch_steps_skipped_}, {"grad_norm_sum", epoch_grad_norm_sum_},
                             {"steps", epoch_steps_}, {"train_seconds", epoch_train_seconds_}};
@@ -91,11 +78,10 @@ void Trainer::load_state(const TrainingState& state) {
     for (std::size_t i = 0; i < schedules_.size(); ++i) schedules_[i].first.load_state(schedules[i]);
     pipeline_.load_state_dict(meta.at("gradients"));
     accumulator_.load_state_dict(meta.at("accumulation"));
-    const auto dropouts = dropout_modules();
-    DESCENT_CHECK(meta.at("rng").size() == dropouts.size(), "the state holds ", meta.at("rng").size(),
-                  " dropout generators, this model has ", dropouts.size());
-    for (const auto& [name, module] : dropouts)
-      static_cast<nn::Dropout*>(module)->generator().set_state(generator_state(meta.at("rng").at(name)));
+    const auto generators = model_->named_generators();
+    DESCENT_CHECK(meta.at("rng").size() == generators.size(), "the state holds ", meta.at("rng").size(),
+                  " random generators, this model has ", generators.size());
+    for (const auto& [name, generator] : generators) generator->set_state(generator_state(meta.at("rng").at(name)));
     epoch_metrics_.load_state(meta.at("epoch_metrics"));
     const json& counters = meta.at("epoch_counters");
     epoch_steps_skipped_ = counters.at("steps_skipped").get<std::int64_t>();

@@ -290,3 +290,27 @@ epochs = 2
   EXPECT_LT(trainer->history().back().metrics.at("val_loss"), 0.6 * before);
   EXPECT_GT(trainer->history().back().metrics.at("val_accuracy"), 0.55);
 }
+
+// Attention dropout's generator lives inside MultiheadAttention: the checkpoint saves it through
+// Module::named_generators, so a transformer with dropout resumes bit-exactly too.
+TEST(Trainer, TransformerWithDropoutRestoresBitExactly) {
+  TrainingSetup s = make_setup(
+      "seed = 3\n[data]\ndataset = \"two_moons\"\nsamples = 200\nbatch_size = 20\nprefetch = 0\n"
+      "[model]\ntype = \"transformer\"\nd_model = 8\nnhead = 2\nnum_layers = 1\ndim_feedforward = 16\ndropout = 0.3\n"
+      "[optimizer]\nname = \"adam\"\nlr = 0.01\n[trainer]\nepochs = 2\n");
+  auto reference = make_trainer(s);
+  const auto generators = reference->model().named_generators();
+  bool has_attention_generator = false;
+  for (const auto& [name, generator] : generators)
+    has_attention_generator = has_attention_generator || name.find("self_attn.dropout_generator") != std::string::npos;
+  ASSERT_TRUE(has_attention_generator) << "the transformer should expose its attention dropout generator";
+  reference->fit(*s.train, s.validation.get());
+  auto first = make_trainer(s);
+  auto snapshot = std::make_shared<Snapshot>(5);
+  first->add_callback(snapshot);
+  first->fit(*s.train, s.validation.get());
+  auto resumed = make_trainer(s);
+  resumed->load_state(snapshot->state);
+  resumed->fit(*s.train, s.validation.get());
+  expect_same_parameters(reference->model(), resumed->model());
+}

@@ -20,6 +20,7 @@ class Dropout : public Module {
 
  private:
   double p_;
+  std::vector<std::pair<std::string, Generator*>> own_generators() override { return {{"generator", &gen_}}; }
   Generator gen_;
 };
 

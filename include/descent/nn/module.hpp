@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "descent/autograd/ops.hpp"
+#include "descent/core/rng.hpp"
 
 namespace descent::nn {
 
@@ -31,6 +32,10 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   std::vector<std::pair<std::string, Module*>> named_children() const;
   std::size_t parameter_count() const;
+  // Every random generator the module tree owns (dropout masks), by dotted name ("3.generator",
+  // "encoder.layers.0.self_attn.dropout_generator"): what a checkpoint saves so a resumed run draws the
+  // same masks.
+  std::vector<std::pair<std::string, Generator*>> named_generators();
 
   void train(bool on = true);
   void eval() { train(false); }
@@ -65,11 +70,14 @@ class Module {
   void add_child(const std::string& name, std::shared_ptr<Module> module);
   // Called by train(); modules with mode-dependent state override it.
   virtual void on_mode_change() {}
+  // The generators this module itself owns (not its children's), with local names.
+  virtual std::vector<std::pair<std::string, Generator*>> own_generators() { return {}; }
 
  private:
   void collect_parameters(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
   void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
   void to_string(std::string& out, int indent) const;
+  void collect_generators(const std::string& prefix, std::vector<std::pair<std::string, Generator*>>& out);
 
   std::vector<std::pair<std::string, Tensor>> parameters_;
   std::vector<std::pair<std::string, Tensor>> buffers_;

@@ -58,6 +58,7 @@ class LSTM : public Module {
   };
   LSTMOptions options_;
   std::vector<LayerWeights> layers_;
+  std::vector<std::pair<std::string, Generator*>> own_generators() override { return {{"dropout_generator", &dropout_gen_}}; }
   Generator dropout_gen_;
 };
 

@@ -66,6 +66,7 @@ class MultiheadAttention : public Module {
   MultiheadAttentionOptions options_;
   Tensor in_proj_weight_, in_proj_bias_;
   std::shared_ptr<Linear> out_proj_;
+  std::vector<std::pair<std::string, Generator*>> own_generators() override { return {{"dropout_generator", &dropout_gen_}}; }
   Generator dropout_gen_;
 };
 

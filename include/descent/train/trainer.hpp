@@ -136,7 +136,6 @@ class Trainer {
   void optimizer_step(double correction, std::int64_t batch_index);
   void apply_schedules();
   void end_epoch(const data::DataLoader* validation);
-  std::vector<std::pair<std::string, nn::Module*>> dropout_modules() const;
 
   std::shared_ptr<nn::Module> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
