@@ -65,7 +65,8 @@ struct ParamSpec {
 
   double internal_low() const;
   double internal_high() const;
-  // The internal coordinate of a valid value (the cell centre for discrete parameters).
+  // The internal coordinate of a valid value: the value itself, its log for log parameters, the index
+  // of a choice. It lies inside the value's cell, so from_internal(to_internal(v)) == v.
   double to_internal(const nlohmann::json& value) const;
   // The valid value nearest to an internal coordinate (clamped into range, snapped to the grid).
   nlohmann::json from_internal(double internal) const;
