@@ -1,18 +1,19 @@
 #include "descent/search/sampler.hpp"
 
 #include "descent/core/error.hpp"
+#include "descent/search/gp.hpp"
 #include "descent/search/grid.hpp"
 #include "descent/search/random.hpp"
 #include "descent/search/sobol.hpp"
+#include "descent/search/tpe.hpp"
 #include "options.hpp"
 
 namespace descent::search {
 
-std::vector<std::string> sampler_names() { return {"grid", "random", "sobol"}; }
+std::vector<std::string> sampler_names() { return {"grid", "random", "sobol", "tpe", "gp"}; }
 
 std::unique_ptr<Sampler> make_sampler(const std::string& name, const nlohmann::json& options, Direction direction,
                                       std::uint64_t seed) {
-  (void)direction;
   detail::OptionReader reader(name, options);
   std::unique_ptr<Sampler> sampler;
   if (name == "grid") {
@@ -22,6 +23,22 @@ std::unique_ptr<Sampler> make_sampler(const std::string& name, const nlohmann::j
   } else if (name == "sobol") {
     const auto skip = std::uint64_t(reader.integer("skip", 0, 0, std::int64_t(1) << 31));
     sampler = std::make_unique<SobolSampler>(seed, skip, reader.boolean("scramble", false));
+  } else if (name == "tpe") {
+    TpeOptions o;
+    o.n_startup_trials = reader.integer("n_startup_trials", o.n_startup_trials, 0, 1'000'000);
+    o.n_ei_candidates = reader.integer("n_ei_candidates", o.n_ei_candidates, 1, 100'000);
+    o.gamma_fraction = reader.number("gamma_fraction", o.gamma_fraction, 1e-6, 1.0);
+    o.gamma_max = reader.integer("gamma_max", o.gamma_max, 1, 1'000'000);
+    o.prior_weight = reader.number("prior_weight", o.prior_weight, 1e-6, 1e6);
+    o.consider_endpoints = reader.boolean("consider_endpoints", o.consider_endpoints);
+    sampler = std::make_unique<TpeSampler>(o, direction, seed);
+  } else if (name == "gp") {
+    GpOptions o;
+    o.n_startup_trials = reader.integer("n_startup_trials", o.n_startup_trials, 1, 1'000'000);
+    o.n_candidates = reader.integer("n_candidates", o.n_candidates, 1, 1'000'000);
+    o.n_restarts = reader.integer("n_restarts", o.n_restarts, 1, 100);
+    o.xi = reader.number("xi", o.xi, 0.0, 10.0);
+    sampler = std::make_unique<GpSampler>(o, direction, seed);
   } else {
     std::string list;
     for (const auto& n : sampler_names()) list += (list.empty() ? "" : ", ") + n;
