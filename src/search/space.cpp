@@ -259,7 +259,10 @@ std::vector<json> ParamSpec::grid_values(std::size_t points) const {
   const double last = log ? std::log(high) : high;
   for (std::size_t i = 0; i < points; ++i) {
     const double t = points == 1 ? 0.5 : double(i) / double(points - 1);
+    // The ends exactly: exp(log(low)) can miss low by an ulp.
     json value = from_internal(first + t * (last - first));
+    if (type == ParamType::real && points > 1 && i == 0) value = low;
+    if (type == ParamType::real && points > 1 && i + 1 == points) value = high;
     if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(std::move(value));
   }
   return values;

@@ -18,7 +18,7 @@ namespace descent::search {
 
 // The grid's configurations in visiting order. Throws when there are more than `limit`.
 std::vector<nlohmann::json> grid_configurations(const SearchSpace& space, std::size_t grid_points,
-                                                std::size_t limit = 1'000'000);
+                                                std::size_t limit = 100'000);
 
 class GridSampler final : public Sampler {
  public:
