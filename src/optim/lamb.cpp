@@ -49,18 +49,29 @@ void Lamb::update(const ParamGroup& group, const Segment& segment, ParamState& s
                          T(scale)};
     };
   };
-  run_rule<LambMomentsRule>(segment, step_with(0.0));
+  // The reference path: moments over the segment, then per tensor the norms (recomputing u) and the
+  // update. The fast path fuses the first two into one pass per tensor (the moments are stored, read back
+  // as stored, and their u added to the norms), so it reads p, g, m, v once and then p, m, v for the
+  // update. Both sum through vector_sums with the same terms, so the ratios are bitwise equal.
+  const bool fused = !reference_path();
+  if (!fused) run_rule<LambMomentsRule>(segment, step_with(0.0));
   for (const TensorSlice& slice : tensor_slices(group, segment)) {
     const Segment one = slice_segment(segment, slice, state_dtype());
     std::array<double, 2> sums{};
     dispatch_param_state(one.dtype, state_dtype(), [&]<class T, class S>() {
       const auto s = step_with(0.0).template operator()<T>();
       const T* p = static_cast<const T*>(one.param);
-      const S* m = static_cast<const S*>(state_buffer("exp_avg", one));
-      const S* v = static_cast<const S*>(state_buffer("exp_avg_sq", one));
-      sums = vector_sums<T, 2>(one.numel, [&](auto lanes, std::int64_t i) {
+      const T* g = static_cast<const T*>(one.grad);
+      S* m = static_cast<S*>(state_buffer("exp_avg", one));
+      S* v = static_cast<S*>(state_buffer("exp_avg_sq", one));
+      sums = vector_sums<T, 2>(one.numel, [&](auto lanes, std::int64_t i) DESCENT_TERM {
         using L = decltype(lanes);
-        const typename L::V x = L::load(p + i);
+        typename L::V x = L::load(p + i);
+        if (fused) {
+          typename L::V a = L::load(m + i), b = L::load(v + i);
+          LambMomentsRule::apply(s, x, L::load(g + i), a, b);
+          L::store(m + i, a), L::store(v + i, b);
+        }
         const typename L::V u = lamb_direction(s, x, L::load(m + i), L::load(v + i));
         return std::array<typename L::V, 2>{x * x, u * u};
       });

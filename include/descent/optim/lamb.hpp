@@ -8,8 +8,8 @@
 //   p  <- p - lr * r * u
 // Source: You et al. 2020, "Large Batch Optimization for Deep Learning: Training BERT in 76 minutes".
 // As optax: the trust ratio has no clipping function and no trust coefficient, and applies to every
-// tensor (biases included). Three passes per segment: moments (element-wise), the two norms per tensor
-// (a reduction that recomputes u), then the update with each tensor's ratio.
+// tensor (biases included). Two passes per tensor: the moments fused with the two norms (a reduction
+// over the new u), then the update with the tensor's ratio (see src/optim/lamb.cpp).
 // State: exp_avg, exp_avg_sq.
 #include <array>
 

@@ -114,6 +114,7 @@ class Optimizer {
   // Runs updates through the plain single-threaded scalar loop (the ground truth the fast path is
   // tested against) instead of the threaded, vectorised pass.
   void set_reference_path(bool enable) { reference_path_ = enable; }
+  bool reference_path() const { return reference_path_; }
 
  protected:
   explicit Optimizer(std::vector<OptionSpec> specs);

@@ -30,36 +30,46 @@ std::vector<TensorSlice> tensor_slices(const ParamGroup& group, const Segment& s
 // `segment` restricted to one tensor; its state offset assumes state elements of the given dtype.
 Segment slice_segment(const Segment& segment, const TensorSlice& slice, StateDType state_dtype);
 
+// The sums of one block [i, end) for vector_sums: lanes accumulate in T over runs of 1024 elements, then
+// are added in double. Cloned per instruction set like the rule loops; `term` must be always-inlined
+// (DESCENT_TERM) so that each clone computes it with its own vector width.
+template <class T, std::size_t N, class Term>
+DESCENT_OPTIM_MULTIVERSION std::array<double, N> block_sums(const Term& term, std::int64_t i, std::int64_t end) {
+  constexpr std::int64_t width = WideLanes<T>::width;
+  std::array<double, N> sum{};
+  while (i + width <= end) {
+    const std::int64_t stop = std::min(end, i + 1024);
+    std::array<typename WideLanes<T>::V, N> run{};
+    for (; i + width <= stop; i += width) {
+      const auto t = term(WideLanes<T>{}, i);
+      for (std::size_t k = 0; k < N; ++k) run[k] += t[k];
+    }
+    for (std::size_t k = 0; k < N; ++k)
+      for (std::int64_t lane = 0; lane < width; ++lane) sum[k] += double(run[k][lane]);
+  }
+  for (; i < end; ++i) {
+    const auto t = term(ScalarLanes<T>{}, i);
+    for (std::size_t k = 0; k < N; ++k) sum[k] += double(t[k]);
+  }
+  return sum;
+}
+
+// Marks a vector_sums term lambda: `[&](auto lanes, std::int64_t i) DESCENT_TERM { ... }`.
+#define DESCENT_TERM __attribute__((always_inline))
+
 // Sums term(lanes, i) over [0, n): term returns std::array<typename decltype(lanes)::V, N> for the element
-// (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i. Work is split in fixed blocks of kGrain
-// elements, added in order, so the result does not depend on the thread count; inside a block lanes
-// accumulate in T over runs of 1024 elements and are then added in double (vectorised, still accurate).
+// (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i, and is called exactly once per element, so
+// it may also update state in place (LAMB fuses its moment update with its norms this way). Work is split
+// in fixed blocks of kGrain elements, added in order, so the result does not depend on the thread count;
+// inside a block lanes accumulate in T over runs of 1024 elements and are then added in double
+// (vectorised, still accurate).
 template <class T, std::size_t N, class Term>
 std::array<double, N> vector_sums(std::int64_t n, Term&& term) {
   const std::int64_t blocks = (n + kGrain - 1) / kGrain;
   std::vector<std::array<double, N>> partial(std::size_t(blocks), std::array<double, N>{});
-  constexpr std::int64_t width = WideLanes<T>::width;
   parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
-    for (std::int64_t b = first; b < last; ++b) {
-      std::array<double, N> sum{};
-      const std::int64_t end = std::min(n, (b + 1) * kGrain);
-      std::int64_t i = b * kGrain;
-      while (i + width <= end) {
-        const std::int64_t stop = std::min(end, i + 1024);
-        std::array<typename WideLanes<T>::V, N> run{};
-        for (; i + width <= stop; i += width) {
-          const auto t = term(WideLanes<T>{}, i);
-          for (std::size_t k = 0; k < N; ++k) run[k] += t[k];
-        }
-        for (std::size_t k = 0; k < N; ++k)
-          for (std::int64_t lane = 0; lane < width; ++lane) sum[k] += double(run[k][lane]);
-      }
-      for (; i < end; ++i) {
-        const auto t = term(ScalarLanes<T>{}, i);
-        for (std::size_t k = 0; k < N; ++k) sum[k] += double(t[k]);
-      }
-      partial[std::size_t(b)] = sum;
-    }
+    for (std::int64_t b = first; b < last; ++b)
+      partial[std::size_t(b)] = block_sums<T, N>(term, b * kGrain, std::min(n, (b + 1) * kGrain));
   });
   std::array<double, N> total{};
   for (const auto& sum : partial)
