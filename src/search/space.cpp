@@ -250,7 +250,13 @@ std::vector<json> ParamSpec::grid_values(std::size_t points) const {
   const auto count = cardinality();
   if (count && (type == ParamType::categorical || *count <= points)) {
     for (std::size_t i = 0; i < *count; ++i) {
-      values.push_back(type == ParamType::categorical ? choices[i] : from_internal(low + double(i) * *step));
+      if (type == ParamType::categorical) {
+        values.push_back(choices[i]);
+      } else if (type == ParamType::integer) {
+        values.push_back(std::int64_t(low) + std::int64_t(i) * std::int64_t(*step));
+      } else {
+        values.push_back(std::min(high, low + double(i) * *step));
+      }
     }
     return values;
   }

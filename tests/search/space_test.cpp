@@ -209,6 +209,8 @@ TEST(ParamSpec, GridValues) {
   const auto space = SearchSpace::from_json(optimizer_space());
   EXPECT_EQ(space.at("optimizer.name").grid_values(1), (std::vector<json>{"sgd", "adam"}));
   EXPECT_EQ(space.at("train.batch_size").grid_values(5), (std::vector<json>{16, 32, 64, 128, 256}));
+  const auto small_log = SearchSpace::from_json({{"k", {{"type", "int"}, {"low", 2}, {"high", 5}, {"log", true}}}});
+  EXPECT_EQ(small_log.at("k").grid_values(5), (std::vector<json>{2, 3, 4, 5}));
   const auto lr = space.at("optimizer.options.lr").grid_values(4);
   ASSERT_EQ(lr.size(), 4u);
   EXPECT_NEAR(lr[1].get<double>(), 1e-3, 1e-15);
