@@ -78,7 +78,9 @@ Trajectory run_trajectory(const TestFunction& function, const NamedOptions& spec
                 " has ", dims);
   DESCENT_CHECK(options.steps >= 1, "trajectories: steps ", options.steps, " is invalid: expected an integer >= 1");
 
-  Tensor param = from_vector(start, Shape{static_cast<std::int64_t>(dims)});
+  // Muon updates matrices only: it sees the point as one 1 x n row (orthogonalising a row normalises it).
+  const auto n = static_cast<std::int64_t>(dims);
+  Tensor param = from_vector(start, spec.name == "muon" ? Shape{1, n} : Shape{n});
   param.set_grad(zeros(param.shape(), DType::Float64));
   const std::span<double> x(param.data<double>(), dims);
   const std::span<double> gradient(param.grad().data<double>(), dims);
@@ -237,15 +239,24 @@ void write_study(const std::filesystem::path& dir, const TestFunction& function,
   if (function.dims() == 2) {
     csv += "x,y,";
   } else {
-    for (int i = 0; i < function.dims(); ++i) csv += "x" + std::to_string(i) + ",";
+    for (int i = 0; i < function.dims(); ++i) {
+      csv += 'x';
+      csv += std::to_string(i);
+      csv += ',';
+    }
   }
   csv += "f\n";
   for (const auto& run : study.trajectories) {
     const std::string label = csv_quoted(run.optimizer.label);
     for (std::size_t step = 0; step < run.path.size(); ++step) {
-      csv += label + "," + std::to_string(step);
-      for (const double v : run.path[step]) csv += "," + shortest(v);
-      csv += "\n";
+      csv += label;
+      csv += ',';
+      csv += std::to_string(step);
+      for (const double v : run.path[step]) {
+        csv += ',';
+        csv += shortest(v);
+      }
+      csv += '\n';
     }
   }
   write_atomically(dir / "trajectories.csv", csv);
