@@ -76,16 +76,23 @@ Bounds bounds_of(std::size_t index, std::size_t size) {
   return index + 2 == size ? kLogSignal : kLogNoise;
 }
 
-}  // namespace
-
-double matern52(std::span<const double> a, std::span<const double> b, const GpHyperparameters& h) {
+double matern52_scaled(std::span<const double> a, std::span<const double> b,
+                       const std::vector<double>& inverse_lengthscales, double signal_variance) {
   double r2 = 0.0;
   for (std::size_t d = 0; d < a.size(); ++d) {
-    const double scaled = (a[d] - b[d]) / std::exp(h.log_lengthscales[d]);
+    const double scaled = (a[d] - b[d]) * inverse_lengthscales[d];
     r2 += scaled * scaled;
   }
   const double r = std::sqrt(r2);
-  return std::exp(h.log_signal_variance) * (1.0 + kSqrt5 * r + 5.0 / 3.0 * r2) * std::exp(-kSqrt5 * r);
+  return signal_variance * (1.0 + kSqrt5 * r + 5.0 / 3.0 * r2) * std::exp(-kSqrt5 * r);
+}
+
+}  // namespace
+
+double matern52(std::span<const double> a, std::span<const double> b, const GpHyperparameters& h) {
+  std::vector<double> inverse_lengthscales;
+  for (double log_l : h.log_lengthscales) inverse_lengthscales.push_back(std::exp(-log_l));
+  return matern52_scaled(a, b, inverse_lengthscales, std::exp(h.log_signal_variance));
 }
 
 double cholesky_with_jitter(std::vector<double>& matrix, std::size_t n) {
@@ -114,11 +121,14 @@ GaussianProcess::GaussianProcess(std::vector<std::vector<double>> inputs, std::v
     DESCENT_CHECK(x.size() == h_.log_lengthscales.size(), "gaussian process: an input has ", x.size(),
                   " dimensions, expected ", h_.log_lengthscales.size(), " (one per lengthscale)");
   }
+  for (double log_l : h_.log_lengthscales) inverse_lengthscales_.push_back(std::exp(-log_l));
+  signal_variance_ = std::exp(h_.log_signal_variance);
   cholesky_.assign(n * n, 0.0);
   const double noise = std::exp(h_.log_noise_variance);
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j <= i; ++j) {
-      const double k = matern52(inputs_[i], inputs_[j], h_) + (i == j ? noise : 0.0);
+      const double k = matern52_scaled(inputs_[i], inputs_[j], inverse_lengthscales_, signal_variance_) +
+                       (i == j ? noise : 0.0);
       cholesky_[i * n + j] = k;
       cholesky_[j * n + i] = k;
     }
@@ -182,13 +192,15 @@ std::vector<double> GaussianProcess::log_marginal_likelihood_gradient() const {
 GaussianProcess::Prediction GaussianProcess::predict(std::span<const double> x) const {
   const std::size_t n = targets_.size();
   std::vector<double> k(n);
-  for (std::size_t i = 0; i < n; ++i) k[i] = matern52(inputs_[i], x, h_);
+  DESCENT_CHECK(x.size() == inverse_lengthscales_.size(), "gaussian process: a query has ", x.size(),
+                " dimensions, expected ", inverse_lengthscales_.size());
+  for (std::size_t i = 0; i < n; ++i) k[i] = matern52_scaled(inputs_[i], x, inverse_lengthscales_, signal_variance_);
   double mean = 0.0;
   for (std::size_t i = 0; i < n; ++i) mean += k[i] * alpha_[i];
   solve_lower(cholesky_, n, k);
   double explained = 0.0;
   for (double v : k) explained += v * v;
-  return {mean, std::max(0.0, std::exp(h_.log_signal_variance) - explained)};
+  return {mean, std::max(0.0, signal_variance_ - explained)};
 }
 
 GpHyperparameters fit_gp_hyperparameters(const std::vector<std::vector<double>>& inputs,

@@ -49,6 +49,8 @@ class GaussianProcess {
   std::vector<std::vector<double>> inputs_;
   std::vector<double> targets_;
   GpHyperparameters h_;
+  std::vector<double> inverse_lengthscales_;
+  double signal_variance_ = 1.0;
   std::vector<double> cholesky_;  // L with L L^T = K + (noise + jitter) I
   std::vector<double> alpha_;     // (K + noise I)^-1 y
   double jitter_ = 0.0;
