@@ -3,18 +3,39 @@
 #include <fstream>
 
 #include "descent/core/error.hpp"
+#include "descent/report/page.hpp"
 
 namespace descent::report {
 
 std::filesystem::path write_report(const std::filesystem::path& dir, const ReportOptions& options) {
-  DESCENT_CHECK(std::filesystem::is_directory(dir), "report: ", dir.string(), " is not a folder");
+  const std::string page = render_page(report_data(dir));
   const std::filesystem::path out = options.out ? *options.out : dir / "report.html";
-  std::ofstream file(out, std::ios::binary);
-  DESCENT_CHECK(file.good(), "report: cannot write ", out.string());
-  file << "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>descent report</title></head>"
-          "<body><p>descent report</p></body></html>\n";
-  DESCENT_CHECK(file.good(), "report: failed writing ", out.string());
+  // Written beside its final name and renamed, so that a reader never opens half a page.
+  const std::filesystem::path tmp = out.string() + ".tmp";
+  {
+    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    DESCENT_CHECK(file.good(), "report: cannot write ", tmp.string());
+    file.write(page.data(), std::streamsize(page.size()));
+    file.close();
+    DESCENT_CHECK(file.good(), "report: writing ", tmp.string(), " failed");
+  }
+  std::error_code error;
+  std::filesystem::rename(tmp, out, error);
+  DESCENT_CHECK(!error, "report: cannot rename ", tmp.string(), " to ", out.string(), ": ", error.message());
   return out;
+}
+
+std::optional<std::filesystem::path> try_write_report(const std::filesystem::path& dir, std::ostream& log) noexcept {
+  try {
+    const auto path = write_report(dir);
+    log << "report: " << path.string() << "\n";
+    return path;
+  } catch (const std::exception& e) {
+    log << "warning: the HTML report was not written (the run is complete and kept): " << e.what() << "\n";
+  } catch (...) {
+    log << "warning: the HTML report was not written (the run is complete and kept)\n";
+  }
+  return std::nullopt;
 }
 
 }  // namespace descent::report

@@ -4,6 +4,7 @@
 // report holds). The folder kind is recognised by its files.
 #include <filesystem>
 #include <optional>
+#include <ostream>
 
 namespace descent::report {
 
@@ -16,5 +17,10 @@ struct ReportOptions {
 // folder of a known kind (the message names the folder and the files expected) or a file in it is
 // malformed (the message names the file).
 std::filesystem::path write_report(const std::filesystem::path& dir, const ReportOptions& options = {});
+
+// For the commands that finish a run or study (train, resume, lr-find, compare, tune): writes DIR/report.html
+// and prints "report: PATH" to `log`. Never throws: a failure prints "warning: ..." to `log` and returns
+// nothing, so that a report problem never loses the run it reports on.
+std::optional<std::filesystem::path> try_write_report(const std::filesystem::path& dir, std::ostream& log) noexcept;
 
 }  // namespace descent::report
