@@ -18,6 +18,7 @@ const state = {
   rows: [],           // {id, optimizer, element}
   paths: [],          // {label, color, points, diverged_at_step, gradient_evaluations, error}
   drawn: false,
+  animation: null,    // the pending animation frame while paths are replayed
   nextRowId: 0,
   engineErrors: [],
 };
@@ -307,6 +308,7 @@ function renderedPathCount(plot) {
 }
 
 async function draw(start) {
+  stopAnimation();  // a replay of the previous paths must not overwrite these
   const plot = byId('plot');
   await Plotly.react(plot, traces(start), layout(start), { responsive: true, displaylogo: false });
   const multiPoint = state.paths.filter((path) => path.points && path.points.length > 1).length;
@@ -335,9 +337,13 @@ function summarize() {
 }
 
 // Replays the computed paths: only the path traces change between frames, the contour stays.
-let animation = null;
+function stopAnimation() {
+  if (state.animation) cancelAnimationFrame(state.animation);
+  state.animation = null;
+}
+
 function animate() {
-  if (animation) cancelAnimationFrame(animation);
+  stopAnimation();
   const plot = byId('plot');
   const indices = plot.data.map((trace, index) => (trace.meta === 'path' ? index : -1)).filter((index) => index >= 0);
   const shown = state.paths.filter((path) => path.points);
@@ -353,9 +359,9 @@ function animate() {
       y: parts.map((points) => points.map((p) => p[1])),
       customdata: parts.map((points) => points.map((p, step) => [step, p[2]])),
     }, indices);
-    animation = frame++ < frames ? requestAnimationFrame(tick) : null;
+    state.animation = frame++ < frames ? requestAnimationFrame(tick) : null;
   };
-  animation = requestAnimationFrame(tick);
+  state.animation = requestAnimationFrame(tick);
 }
 
 // ---- wiring
@@ -426,8 +432,9 @@ async function main() {
   for (const id of ['start-x', 'start-y', 'steps']) byId(id).addEventListener('change', rerun);
   byId('animate').addEventListener('click', () => guarded(async () => { await runAll(); animate(); }));
   byId('add-optimizer').addEventListener('click', () => guarded(() => { addRow('adam'); }));
-  if (autorun) await runAll();
-  else await draw(readStart());  // contour only
+  if (autorun) await guarded(runAll);
+  else await guarded(() => draw(readStart()));  // contour only
+  if (!byId('plot').on) return;  // nothing was drawn; the message says why
   // Clicking the plot moves the start there and reruns (plotly reports the clicked grid point).
   byId('plot').on('plotly_click', (event) => {
     const point = event.points && event.points[0];
