@@ -103,7 +103,9 @@ TrialSession open_member_session(const StudySettings& settings, const std::files
   TrialSession session = open_trial_session(config, run_dir);
   if (m.generation == 0) return session;
   const auto source = generation_snapshot(study_dir, m.copied_from.value_or(m.member), m.generation - 1);
-  const train::Checkpoint checkpoint = train::load_checkpoint(source);
+  train::Checkpoint checkpoint = train::load_checkpoint(source);
+  // The snapshot ended its fit; this round extends the same run by `interval` epochs.
+  checkpoint.state.meta["position"]["finished"] = false;
   session.trainer->load_state(checkpoint.state);
   // The checkpoint brought the donor's hyperparameters; the member's own (perturbed) ones take over.
   auto& optimizer = session.trainer->optimizer();

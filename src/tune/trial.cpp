@@ -17,7 +17,7 @@ class ReportCallback : public train::Callback {
   std::string name() const override { return "tune_report"; }
   void on_epoch_end(train::Trainer& trainer, const train::EpochRecord& record) override {
     last_ = train::monitored_metric(record, metric_, "tune.metric");
-    if (report_ && report_(record.epoch + 1, *last_)) {
+    if (report_ && report_(record.epoch, *last_)) {
       pruned = true;
       trainer.request_stop("pruned");
     }

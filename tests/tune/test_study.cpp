@@ -1,0 +1,191 @@
+// Whole studies through the built program: the output folder, continuing a study, two processes on one
+// study, a study killed with SIGKILL and resumed, and best.toml trained by `descent train`.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "cli/run.hpp"
+#include "descent/tune/storage.hpp"
+#include "study_fixture.hpp"
+
+namespace descent::tune {
+namespace {
+
+using descent::testing::last_line;
+using descent::testing::run_descent;
+using nlohmann::json;
+using namespace descent::tune::testing;
+
+std::string study_config(int trials, int parallel, const std::string& extra = "", int samples = 200, int epochs = 3) {
+  return tiny_base(samples, epochs) + "[tune]\nname = \"tiny-study\"\ntrials = " + std::to_string(trials) +
+         "\nparallel = " + std::to_string(parallel) + "\nseed = 3\n" + extra +
+         "[tune.sampler]\nname = \"random\"\n"
+         "[tune.space.\"optimizer.lr\"]\ntype = \"float\"\nlow = 0.001\nhigh = 0.3\nlog = true\n"
+         "[tune.space.\"optimizer.momentum\"]\ntype = \"float\"\nlow = 0.0\nhigh = 0.9\n";
+}
+
+json read_json(const std::filesystem::path& path) { return json::parse(read_text(path)); }
+
+TEST(TuneCommand, WritesTheStudyFolderAndContinuesIt) {
+  const auto dir = scratch("e2e");
+  const auto config = write_file(dir / "study.toml",
+                                 study_config(5, 2, "") + "[tune.pruner]\nname = \"median\"\nn_startup_trials = 2\n");
+  const auto study_dir = dir / "study";
+  auto result = run_descent("tune " + config.string() + " --dir " + study_dir.string());
+  ASSERT_EQ(result.status, 0) << result.output;
+  const json summary = json::parse(last_line(result.output));
+  EXPECT_EQ(summary["complete"].get<int>() + summary["pruned"].get<int>(), 5) << result.output;
+  EXPECT_EQ(summary["best_config"], (study_dir / "best.toml").string());
+
+  const json study = read_json(study_dir / "study.json");
+  EXPECT_EQ(study["kind"], "study");
+  EXPECT_EQ(study["metric"], "val_loss");
+  EXPECT_EQ(study["direction"], "minimize");
+  EXPECT_EQ(study["sampler"], "random");
+  EXPECT_EQ(study["pruner"], "median");
+  EXPECT_TRUE(study["space"].contains("optimizer.lr"));
+  ASSERT_EQ(study["trials"].size(), 5u);
+  double best = 1e300;
+  for (std::size_t i = 0; i < 5; ++i) {
+    const json& t = study["trials"][i];
+    EXPECT_EQ(t["number"], i);
+    EXPECT_TRUE(t["state"] == "complete" || t["state"] == "pruned") << t.dump();
+    EXPECT_TRUE(std::filesystem::exists(study_dir / t["run_dir"].get<std::string>() / "metrics.jsonl"));
+    EXPECT_GT(t["wall_time_s"].get<double>(), 0.0);
+    ASSERT_FALSE(t["intermediate"].empty());
+    EXPECT_EQ(t["intermediate"][0][0], 1);  // epochs, from 1
+    if (t["state"] == "complete") {
+      EXPECT_EQ(t["intermediate"].size(), 3u);
+      EXPECT_EQ(t["value"], t["intermediate"].back()[1]);  // the last epoch's metric
+      best = std::min(best, t["value"].get<double>());
+    }
+  }
+  EXPECT_EQ(study["best"]["value"].get<double>(), best);
+  EXPECT_TRUE(study["pbt"].is_null());
+
+  // best.toml is a ready-to-run config holding the best trial's params.
+  const json best_params = study["best"]["params"];
+  const auto best_run = dir / "best-run";
+  result = run_descent("train " + (study_dir / "best.toml").string() + " --out " + best_run.string());
+  ASSERT_EQ(result.status, 0) << result.output;
+  const json train_summary = json::parse(last_line(result.output));
+  EXPECT_EQ(train_summary["epochs"], 3);
+  const std::string best_toml = read_text(study_dir / "best.toml");
+  EXPECT_EQ(best_toml.find("[tune"), std::string::npos) << best_toml;
+  // Retraining the best trial's config reproduces its value (same seed and data; the tiny model's
+  // arithmetic does not depend on the thread count).
+  EXPECT_NEAR(train_summary["final"]["val_loss"].get<double>(), study["best"]["value"].get<double>(),
+              1e-6 * std::abs(study["best"]["value"].get<double>()));
+
+  // Running the command again continues the study: asking for 7 trials adds trials 5 and 6 only.
+  result = run_descent("tune " + config.string() + " --dir " + study_dir.string() + " --trials 7");
+  ASSERT_EQ(result.status, 0) << result.output;
+  const json more = read_json(study_dir / "study.json");
+  ASSERT_EQ(more["trials"].size(), 7u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(more["trials"][i], study["trials"][i]);  // untouched
+  // Another config in the same folder is refused.
+  write_file(dir / "other.toml", study_config(5, 2, "", 300));
+  result = run_descent("tune " + (dir / "other.toml").string() + " --dir " + study_dir.string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("another config"), std::string::npos) << result.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuneCommand, BadConfigsAreNamed) {
+  const auto dir = scratch("errors");
+  auto result = run_descent("tune " + write_file(dir / "a.toml", tiny_base()).string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("no [tune] table"), std::string::npos) << result.output;
+  result = run_descent("tune " + write_file(dir / "b.toml", study_config(2, 1, "trails = 3\n")).string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("unknown key trails"), std::string::npos) << result.output;
+  std::string bad_key = study_config(2, 1);
+  bad_key.replace(bad_key.find("optimizer.momentum"), 18, "optimizer.momentun");
+  result = run_descent("tune " + write_file(dir / "c.toml", bad_key).string() + " --dir " + (dir / "s").string());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find("momentun"), std::string::npos) << result.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "s"));  // nothing created for a bad config
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuneCommand, TwoProcessesShareOneStudy) {
+  const auto dir = scratch("two");
+  const auto config = write_file(dir / "study.toml", study_config(8, 1, "", 600, 4));
+  const auto study_dir = dir / "study";
+  const pid_t a = start_descent({"tune", config.string(), "--dir", study_dir.string()}, dir / "a.log");
+  const pid_t b = start_descent({"tune", config.string(), "--dir", study_dir.string()}, dir / "b.log");
+  ASSERT_EQ(wait_exit_status(a), 0) << read_text(dir / "a.log");
+  ASSERT_EQ(wait_exit_status(b), 0) << read_text(dir / "b.log");
+  StudyStorage storage(study_dir / "study.db");
+  const auto trials = storage.trials();
+  ASSERT_EQ(trials.size(), 8u);
+  std::set<std::string> workers;
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(trials[i].record.number, std::int64_t(i));
+    EXPECT_EQ(trials[i].record.state, search::TrialState::complete);
+    workers.insert(trials[i].worker);
+  }
+  EXPECT_EQ(workers.size(), 2u) << "both processes should have run trials";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TuneCommand, AStudyKilledMidwayResumesWithoutLosingFinishedTrials) {
+  const auto dir = scratch("kill");
+  // Trials of about half a second, so that the kill lands while trials run.
+  const auto config = write_file(dir / "study.toml", study_config(6, 2, "", 2000, 8));
+  const auto study_dir = dir / "study";
+  const pid_t pid = start_descent({"tune", config.string(), "--dir", study_dir.string()}, dir / "first.log");
+  std::vector<StoredTrial> before;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!std::filesystem::exists(study_dir / "study.db")) continue;
+    StudyStorage storage(study_dir / "study.db");
+    before = storage.trials();
+    std::size_t complete = 0, running = 0;
+    for (const auto& t : before) {
+      complete += t.record.state == search::TrialState::complete;
+      running += t.state_name() == "running";
+    }
+    if (complete >= 1 && running >= 1) break;
+  }
+  ::kill(pid, SIGKILL);
+  wait_exit_status(pid);
+  std::size_t abandoned = 0;
+  std::vector<std::pair<std::int64_t, double>> finished;
+  for (const auto& t : before) {
+    if (t.record.state == search::TrialState::complete) finished.emplace_back(t.record.number, *t.record.value);
+    abandoned += t.state_name() == "running";
+  }
+  ASSERT_GE(finished.size(), 1u) << read_text(dir / "first.log");
+  ASSERT_GE(abandoned, 1u);
+  // The workers die with the killed process; the rerun re-queues their trials and finishes the study.
+  auto result = run_descent("tune " + config.string() + " --dir " + study_dir.string());
+  ASSERT_EQ(result.status, 0) << result.output;
+  StudyStorage storage(study_dir / "study.db");
+  const auto after = storage.trials();
+  std::size_t counted = 0, requeued = 0;
+  for (const auto& t : after) {
+    if (!t.counted) {
+      EXPECT_EQ(t.record.state, search::TrialState::failed);
+      EXPECT_NE(t.error.find("abandoned"), std::string::npos);
+      continue;
+    }
+    ++counted;
+    EXPECT_EQ(t.record.state, search::TrialState::complete) << t.record.number;
+    requeued += t.requeued_from.has_value();
+  }
+  EXPECT_EQ(counted, 6u);
+  EXPECT_GE(requeued, 1u);
+  for (const auto& [number, value] : finished) {
+    EXPECT_EQ(after[std::size_t(number)].record.state, search::TrialState::complete);
+    EXPECT_EQ(after[std::size_t(number)].record.value, value);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace descent::tune
