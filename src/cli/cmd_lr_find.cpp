@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "descent/report/report.hpp"
 #include "descent/core/parallel.hpp"
 #include "descent/tools/lr_finder.hpp"
 #include "descent/train/builders.hpp"
@@ -83,6 +84,7 @@ void run_lr_find(const LrFindOptions& o) {
     std::cerr << "  " << std::left << std::setw(9) << s.rule << std::setprecision(4) << s.lr << "\n";
   }
   std::cerr << "curve: " << (dir / "lr_find.csv").string() << "\n";
+  report::try_write_report(dir, std::cerr);
   std::cout << nlohmann::json({{"run_dir", dir.string()},
                                {"iterations", result.lrs.size()},
                                {"diverged", result.diverged},

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "descent/report/report.hpp"
 #include "descent/train/run.hpp"
 
 namespace descent::cli {
@@ -16,6 +17,7 @@ static RegisterCommand reg_resume{
         train::RunOptions options;
         if (!progress->empty()) options.progress = *progress;
         const auto summary = train::resume_run(*run_dir, options);
+        report::try_write_report(*run_dir, std::cerr);
         std::cout << summary.dump() << std::endl;
       });
     }};

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "descent/report/report.hpp"
 #include "descent/autograd/node.hpp"
 #include "descent/nn/loss.hpp"
 #include "descent/train/callbacks.hpp"
@@ -30,6 +31,7 @@ void run_train(const TrainOptions& o) {
   if (!o.progress.empty()) options.progress = o.progress;
   const auto summary = train::train_run(config, run_dir, options);
   std::cerr << "run folder: " << run_dir.string() << "\n";
+  report::try_write_report(run_dir, std::cerr);
   std::cout << summary.dump() << std::endl;
 }
 
