@@ -44,12 +44,16 @@ else()
       set(DESCENT_EMXX_WORKS ON CACHE INTERNAL "em++ builds an embind module")
     else()
       string(REGEX REPLACE "\n.*" "" probe_first_line "${probe_output}")
+      if(probe_first_line STREQUAL "")
+        set(probe_first_line "exit status ${probe_result}")
+      endif()
       set(DESCENT_EMXX_WORKS OFF CACHE INTERNAL "em++ builds an embind module")
       set(DESCENT_EMXX_PROBE_ERROR "${probe_first_line}" CACHE INTERNAL "why em++ failed")
     endif()
   endif()
   if(NOT DESCENT_EMXX_WORKS)
-    set(descent_playground_reason "${DESCENT_EMXX} cannot build a module here: ${DESCENT_EMXX_PROBE_ERROR}")
+    string(CONCAT descent_playground_reason "${DESCENT_EMXX} cannot build a module here "
+           "(${DESCENT_EMXX_PROBE_ERROR}); configure with -UDESCENT_EMXX_WORKS to probe again")
   endif()
 endif()
 
@@ -145,12 +149,14 @@ if(DESCENT_TESTS)
   if(NOT DESCENT_CHROMIUM)
     set(DESCENT_CHROMIUM "")
   endif()
+  # The reason becomes a C string literal: no quotes, backslashes or list separators in it.
+  string(REGEX REPLACE "[\"\\;]" " " descent_playground_skipped "${descent_playground_reason}")
   target_compile_definitions(test_playground PRIVATE
     DESCENT_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
     DESCENT_PLAYGROUND_DIR="${DESCENT_PLAYGROUND_DIR}"
     DESCENT_PLAYGROUND_HTML="${DESCENT_PLAYGROUND_HTML}"
     DESCENT_PLAYGROUND_MODULE="${DESCENT_PLAYGROUND_MODULE}"
-    DESCENT_PLAYGROUND_SKIPPED="${descent_playground_reason}"
+    DESCENT_PLAYGROUND_SKIPPED="${descent_playground_skipped}"
     DESCENT_NODE="${DESCENT_NODE}"
     DESCENT_CHROMIUM="${DESCENT_CHROMIUM}")
   if(TARGET playground)

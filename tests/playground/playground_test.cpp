@@ -128,6 +128,8 @@ json page_status(const std::string& tag, const std::string& query, const fs::pat
   std::string command = std::string("timeout 180 ") + DESCENT_CHROMIUM +
                         " --headless=new --no-sandbox --disable-gpu --window-size=1280,900"
                         " --virtual-time-budget=10000 --dump-dom";
+  // An own profile per run: Chromium hands a second instance on the same profile to the first one.
+  command += std::string(" --user-data-dir=") + quoted((work_dir() / (tag + ".profile")).string());
   if (!screenshot.empty()) command += std::string(" --screenshot=") + quoted(screenshot.string());
   command += std::string(" ") + quoted(std::string("file://") + DESCENT_PLAYGROUND_HTML + "?" + query) + " > " +
              quoted(dom.string()) + " 2> " + quoted(log.string());
