@@ -37,7 +37,8 @@ SearchSpace mixed_space() {
               "condition": {"param": "opt", "values": ["adam", "lion"]}},
     "batch": {"type": "int", "low": 8, "high": 512, "log": true},
     "width": {"type": "int", "low": 16, "high": 128, "step": 16},
-    "flag": {"type": "categorical", "choices": [true, 3, "x"]}
+    "flag": {"type": "categorical", "choices": [true, 3, "x"]},
+    "fixed": {"type": "float", "low": 0.3, "high": 0.3}
   })"));
 }
 
@@ -78,6 +79,7 @@ TEST(Samplers, ProduceValidParametersWithExactlyTheActiveOnes) {
       EXPECT_NO_THROW(space.validate(t.params)) << t.params.dump();
       optimizers.insert(t.params["opt"]);
       EXPECT_EQ(t.params.contains("momentum"), t.params["opt"] == "sgd") << t.params.dump();
+      EXPECT_EQ(t.params["fixed"], 0.3);
     }
     EXPECT_EQ(optimizers.size(), 3u) << "every branch of the condition is explored";
   }

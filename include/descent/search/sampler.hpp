@@ -6,6 +6,10 @@
 // parallel workers in any order, see the same proposals. Each call draws from
 // Generator(seed).fork(number).
 //
+// The history is every trial of the study, running ones included (the grid must not propose a
+// configuration a worker is already running); params hold exactly the active parameters. What the
+// model-based samplers learn from a trial is observed_loss() in trial.hpp.
+//
 // make_sampler names and options (unknown names or options are a descent::Error listing the valid ones):
 //   grid   {"grid_points": 5}             Cartesian product in a fixed order; skips configurations
 //                                         already in the history (any state); has_next false at the end.
