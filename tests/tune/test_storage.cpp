@@ -119,6 +119,7 @@ TEST(StudyStorage, ProcessesSharingAStudyNeverDuplicateATrial) {
         StudyStorage storage(dir / "study.db");
         const WorkerIdentity me = WorkerIdentity::current();
         while (auto t = storage.claim(me, kTarget, 60, counting_sampler())) {
+          ::usleep(2000);  // a trial's work: lets every process get its share
           storage.report(t->record.number, 1, 1.0);
           storage.finish(t->record.number, TrialState::complete, double(::getpid()));
         }

@@ -138,22 +138,35 @@ TEST(TuneCommand, AStudyKilledMidwayResumesWithoutLosingFinishedTrials) {
   const auto config = write_file(dir / "study.toml", study_config(6, 2, "", 2000, 8));
   const auto study_dir = dir / "study";
   const pid_t pid = start_descent({"tune", config.string(), "--dir", study_dir.string()}, dir / "first.log");
-  std::vector<StoredTrial> before;
+  // Kill when a trial is complete and another has just started (no epoch reported yet): it cannot finish in
+  // the moment between the look and the kill.
+  bool exited = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
     if (!std::filesystem::exists(study_dir / "study.db")) continue;
     StudyStorage storage(study_dir / "study.db");
-    before = storage.trials();
-    std::size_t complete = 0, running = 0;
-    for (const auto& t : before) {
+    std::size_t complete = 0, starting = 0;
+    for (const auto& t : storage.trials()) {
       complete += t.record.state == search::TrialState::complete;
-      running += t.state_name() == "running";
+      starting += t.state_name() == "running" && t.record.intermediate.empty();
     }
-    if (complete >= 1 && running >= 1) break;
+    if (complete >= 1 && starting >= 1) break;
   }
+  ASSERT_FALSE(exited) << "the study ended before it could be killed:\n" << read_text(dir / "first.log");
   ::kill(pid, SIGKILL);
   wait_exit_status(pid);
+  // Its workers die with it (PR_SET_PDEATHSIG); wait until they are gone.
+  std::vector<StoredTrial> before = StudyStorage(study_dir / "study.db").trials();
+  const WorkerIdentity me = WorkerIdentity::current();
+  for (const auto& t : before)
+    while (t.state_name() == "running" && !worker_is_stale(t.host, t.pid, t.heartbeat, me, unix_now(), 1e9))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  before = StudyStorage(study_dir / "study.db").trials();
   std::size_t abandoned = 0;
   std::vector<std::pair<std::int64_t, double>> finished;
   for (const auto& t : before) {
