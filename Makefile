@@ -21,10 +21,11 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
-# The main job: the Fashion-MNIST MLP of examples/fashion-mnist-mlp.toml (AdamW, warm-up + cosine decay)
-# trained with the progress bar into runs/; the run folder is printed at the end.
+# The main job: the seeds' experiment on Fashion-MNIST (examples/compare-fashion-mnist.toml): SGD with
+# momentum, Adam, AdamW, RMSprop and Lion on the MLP, 3 seeds each, paired by seed, one trial per core;
+# prints the comparison table (tests against AdamW) and the paths of comparison.json and the HTML report.
 demo: build
-	$(BUILD_DIR)/descent train examples/fashion-mnist-mlp.toml
+	$(BUILD_DIR)/descent compare examples/compare-fashion-mnist.toml
 
 bench: build
 	@scripts/install-deps --bench

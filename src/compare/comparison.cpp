@@ -104,6 +104,7 @@ json trial_json(const TrialResult& t) {
               {"steps_to_target", t.steps_to_target ? json(*t.steps_to_target) : json(nullptr)},
               {"time_to_target_s", or_null(t.time_to_target_s)},
               {"wall_time_s", t.outcome.wall_time_s},
+              {"cpu_time_s", t.outcome.cpu_time_s},
               {"peak_rss_mb", t.outcome.peak_rss_mb},
               {"status", t.outcome.status}};
   if (t.outcome.status != "ok") out["error"] = t.outcome.error;
@@ -131,12 +132,13 @@ json setup_summary(const CompareConfig& config, const std::vector<const TrialRes
       if (!values.empty() || metric == config.metric) summary[at + "_" + metric] = sample_json(values);
     }
   }
-  std::vector<double> steps, seconds, wall, peak;
+  std::vector<double> steps, seconds, wall, cpu, peak;
   for (const TrialResult* t : trials) {
     if (t->outcome.status != "ok") continue;
     if (t->steps_to_target) steps.push_back(double(*t->steps_to_target));
     if (t->time_to_target_s) seconds.push_back(*t->time_to_target_s);
     wall.push_back(t->outcome.wall_time_s);
+    cpu.push_back(t->outcome.cpu_time_s);
     peak.push_back(t->outcome.peak_rss_mb);
   }
   if (config.target) {
@@ -144,6 +146,7 @@ json setup_summary(const CompareConfig& config, const std::vector<const TrialRes
     summary["time_to_target_s"] = sample_json(seconds);
   }
   summary["wall_time_s"] = sample_json(wall);
+  summary["cpu_time_s"] = sample_json(cpu);
   summary["peak_rss_mb"] = sample_json(peak);
   return summary;
 }

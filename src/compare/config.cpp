@@ -128,7 +128,8 @@ CompareConfig parse_compare_config(const json& raw, const std::string& fallback_
   c.base.erase("compare");
   const std::string given_name = c.base.value("name", std::string());
   c.name = given_name.empty() || given_name == "run" ? fallback_name : given_name;
-  const std::uint64_t base_seed = c.base.contains("seed") && c.base.at("seed").is_number_unsigned() ? c.base.at("seed").get<std::uint64_t>() : 0;
+  const json base_seed_value = c.base.value("seed", json(0));
+  const std::uint64_t base_seed = base_seed_value.is_number_integer() && base_seed_value.get<std::int64_t>() >= 0 ? base_seed_value.get<std::uint64_t>() : 0;
   c.seeds = read_seeds(table.value("seeds", json(3)), base_seed);
 
   if (!table.contains("setups") || !table.at("setups").is_array() || table.at("setups").size() < 2)

@@ -121,7 +121,7 @@ std::string comparison_table(const json& comparison) {
   std::vector<std::vector<std::string>> summary{{"setup", "ok", "final " + metric, "95% CI", "best " + metric}};
   if (!other.empty()) summary.front().push_back("final " + other);
   if (has_target) summary.front().insert(summary.front().end(), {"steps to target", "s to target"});
-  summary.front().insert(summary.front().end(), {"wall s", "peak MB"});
+  summary.front().insert(summary.front().end(), {"wall s", "cpu s", "peak MB"});
   for (const auto& setup : comparison.at("setups")) {
     int ok = 0;
     for (const auto& t : setup.at("trials")) ok += t.at("status") == "ok";
@@ -136,6 +136,7 @@ std::string comparison_table(const json& comparison) {
       row.push_back(mean_std(summary_or_null(setup, "time_to_target_s")));
     }
     row.push_back(mean_std(summary_or_null(setup, "wall_time_s")));
+    row.push_back(mean_std(summary_or_null(setup, "cpu_time_s")));
     row.push_back(number(summary_or_null(setup, "peak_rss_mb").value("mean", json()), "%.0f"));
     summary.push_back(row);
   }

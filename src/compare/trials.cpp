@@ -27,7 +27,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 void write_record(const std::filesystem::path& dir, const std::string& status, const TrialOutcome& o) {
-  json record = {{"status", status}, {"wall_time_s", o.wall_time_s}, {"peak_rss_mb", o.peak_rss_mb}};
+  json record = {{"status", status}, {"wall_time_s", o.wall_time_s}, {"cpu_time_s", o.cpu_time_s}, {"peak_rss_mb", o.peak_rss_mb}};
   if (!o.error.empty()) record["error"] = o.error;
   train::write_file_atomic(dir / "trial.json", record.dump(2) + "\n");
 }
@@ -109,6 +109,7 @@ TrialOutcome read_trial_record(const std::filesystem::path& dir) {
   o.status = record.value("status", "missing");
   o.error = record.value("error", "");
   o.wall_time_s = record.value("wall_time_s", 0.0);
+  o.cpu_time_s = record.value("cpu_time_s", 0.0);
   o.peak_rss_mb = record.value("peak_rss_mb", 0.0);
   return o;
 }
@@ -129,6 +130,7 @@ std::vector<TrialOutcome> run_trials(const std::vector<TrialSpec>& trials, const
     // Time and memory of earlier sessions of an interrupted or failed trial still count.
     outcomes[i].wall_time_s = previous.status == "missing" ? 0.0 : previous.wall_time_s;
     outcomes[i].peak_rss_mb = previous.status == "missing" ? 0.0 : previous.peak_rss_mb;
+    outcomes[i].cpu_time_s = previous.status == "missing" ? 0.0 : previous.cpu_time_s;
     pending.push_back(i);
   }
   const std::size_t reused = trials.size() - pending.size();
@@ -162,6 +164,7 @@ std::vector<TrialOutcome> run_trials(const std::vector<TrialSpec>& trials, const
     TrialOutcome& o = outcomes[r.index];
     o.wall_time_s += std::chrono::duration<double>(Clock::now() - r.start).count();
     o.peak_rss_mb = std::max(o.peak_rss_mb, double(usage.ru_maxrss) / 1024.0);  // Linux reports KiB
+    o.cpu_time_s += double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + 1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::exists(trial.dir / "summary.json");
     o.status = ok ? "ok" : "failed";
     if (!ok) {

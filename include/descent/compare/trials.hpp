@@ -8,7 +8,7 @@
 // checkpoints/) and three files of the comparison:
 //   trial.toml   the training config handed to `descent train`
 //   trial.log    everything the trial's processes printed (progress lines, errors)
-//   trial.json   {status: "running" | "ok" | "failed", error, wall_time_s, peak_rss_mb}
+//   trial.json   {status: "running" | "ok" | "failed", error, wall_time_s, cpu_time_s, peak_rss_mb}
 // A finished trial (status ok, summary.json present) is reused when the comparison is run again, and an
 // interrupted one is resumed from its last checkpoint, so stopping a comparison loses at most the epochs
 // in progress.
@@ -32,6 +32,7 @@ struct TrialOutcome {
   std::string status = "failed";  // ok or failed
   std::string error;              // when failed: the error the trial printed, or how its process ended
   double wall_time_s = 0;         // of the trial's processes, summed over sessions
+  double cpu_time_s = 0;          // user + system time of those processes: its cost on a busy machine too
   double peak_rss_mb = 0;         // the largest maximum resident set size of its processes
   bool reused = false;            // finished by an earlier run of the comparison
 };
