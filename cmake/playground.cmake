@@ -10,6 +10,8 @@ set(DESCENT_PLAYGROUND_HTML ${DESCENT_PLAYGROUND_DIR}/playground.html)
 set(DESCENT_PLAYGROUND_MODULE ${DESCENT_PLAYGROUND_DIR}/playground_module.js)
 set(descent_playground_web ${CMAKE_SOURCE_DIR}/web/playground)
 set(descent_playground_plotly ${CMAKE_SOURCE_DIR}/web/node_modules/plotly.js-dist-min/plotly.min.js)
+# The trajectory layer keeps its test functions, standard library only, in src/trajectory/function*.cpp.
+file(GLOB descent_playground_functions CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/trajectory/function*.cpp)
 find_program(DESCENT_EMXX em++)
 find_program(DESCENT_NODE node)
 find_program(DESCENT_CHROMIUM NAMES chromium chromium-browser)
@@ -70,13 +72,12 @@ else()
   file(COPY ${descent_nlohmann_root}/nlohmann DESTINATION ${DESCENT_PLAYGROUND_DIR}/include)
 
   # The real library sources: core (but blas.cpp, whose OpenBLAS calls plain_blas.cpp replaces), every
-  # optimizer, and the two dependency-free files of the test functions.
+  # optimizer, and the dependency-free files of the test functions.
   file(GLOB descent_playground_core CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/core/*.cpp)
   list(REMOVE_ITEM descent_playground_core ${CMAKE_SOURCE_DIR}/src/core/blas.cpp)
   file(GLOB descent_playground_optim CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/optim/*.cpp)
   set(descent_playground_sources
-      ${descent_playground_core} ${descent_playground_optim}
-      ${CMAKE_SOURCE_DIR}/src/trajectory/functions.cpp ${CMAKE_SOURCE_DIR}/src/trajectory/function_registry.cpp
+      ${descent_playground_core} ${descent_playground_optim} ${descent_playground_functions}
       ${descent_playground_web}/playground_core.cpp ${descent_playground_web}/plain_blas.cpp
       ${descent_playground_web}/bindings.cpp)
 
@@ -139,8 +140,7 @@ if(DESCENT_TESTS)
   file(GLOB descent_playground_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/playground/*.cpp)
   # The engine built natively from the same sources the module is built from.
   add_executable(test_playground ${descent_playground_tests} ${descent_playground_web}/playground_core.cpp
-                 ${CMAKE_SOURCE_DIR}/src/trajectory/functions.cpp
-                 ${CMAKE_SOURCE_DIR}/src/trajectory/function_registry.cpp)
+                 ${descent_playground_functions})
   target_include_directories(test_playground PRIVATE ${descent_playground_web})
   target_link_libraries(test_playground PRIVATE descent_optim GTest::gtest_main descent_warnings)
   if(NOT DESCENT_NODE)
