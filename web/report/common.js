@@ -104,8 +104,8 @@ var Report = (function () {
       if (trace.name !== undefined) trace.name = text(trace.name);
       if (trace.text !== undefined) trace.text = Array.isArray(trace.text) ? trace.text.map(text) : text(trace.text);
       (trace.dimensions || []).forEach(function (dimension) {
+        // Parallel-coordinates tick labels are set as plain text (no tags read), so they stay as given.
         dimension.label = text(dimension.label);
-        if (dimension.ticktext) dimension.ticktext = dimension.ticktext.map(text);
       });
     });
     Object.keys(layout).forEach(function (key) {

@@ -56,6 +56,17 @@ var RunReport = (function () {
       { table: 'steps', column: 'lr', name: 'learning rate' }], 'lr', true) || drew;
     drew = curveChart(part, 'Step time', steps, epochs, [
       { table: 'steps', column: 'step_time_ms', name: 'step time (ms)' }], 'ms', false) || drew;
+    // Every other metric the epochs record for both splits (mae, mse, top-5 accuracy, ..): one chart each.
+    var extra = [];
+    Object.keys(epochs).forEach(function (name) {
+      var match = /^(?:train|val)_(.+)$/.exec(name);
+      if (match && match[1] !== 'loss' && match[1] !== 'accuracy' && extra.indexOf(match[1]) < 0) extra.push(match[1]);
+    });
+    extra.forEach(function (metric) {
+      drew = curveChart(part, metric, steps, epochs, [
+        { table: 'epochs', column: 'train_' + metric, name: 'train ' + metric },
+        { table: 'epochs', column: 'val_' + metric, name: 'validation ' + metric, dash: 'dot' }], metric, true) || drew;
+    });
     if (!drew) part.appendChild(R.el('p', 'note', 'The run has no step or epoch records yet.'));
 
     var epochNames = Object.keys(epochs);
