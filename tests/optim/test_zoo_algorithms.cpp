@@ -5,6 +5,7 @@
 
 #include "descent/core/rng.hpp"
 #include "descent/optim/muon.hpp"
+#include "helpers.hpp"
 
 namespace descent::optim {
 namespace {
@@ -134,3 +135,30 @@ TEST(Adafactor, FactoredStateIsRowsPlusColumns) {
 
 }  // namespace
 }  // namespace descent::optim
+
+namespace descent::optim::testing {
+namespace {
+
+// Adafactor's 1-D fast path (fused variance + norms pass, then the update) against its scalar reference
+// loops, with and without weight decay: bitwise equal (the shared FastPath table runs the defaults).
+TEST(Adafactor, UnfactoredFastPathMatchesReferenceLoop) {
+  for (const double weight_decay : {0.0, 0.1}) {
+    auto fast_set = make_params(odd_sizes(), /*arena=*/true, 7);
+    auto reference_set = make_params(odd_sizes(), /*arena=*/false, 7);
+    const nlohmann::json options = {{"lr", 0.05}, {"weight_decay", weight_decay}};
+    auto fast = make_optimizer("adafactor", fast_set.params, options);
+    auto reference = make_optimizer("adafactor", reference_set.params, options);
+    reference->set_reference_path(true);
+    for (int step = 0; step < 5; ++step) {
+      fill_grads(fast_set.params, 11, step);
+      fill_grads(reference_set.params, 11, step);
+      fast->step();
+      reference->step();
+      ASSERT_EQ(compare_optimizers(fast_set.params, *fast, reference_set.params, *reference, 0), "")
+          << "weight_decay " << weight_decay << ", step " << step + 1;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace descent::optim::testing

@@ -15,7 +15,8 @@
 // epsilon: the same for float32 parameters). The factored state of an R x C matrix is R + C numbers,
 // which state_bytes() reports; state_dict() holds "<i>.row_var" ([..., R, 1]), "<i>.col_var"
 // ([..., 1, C]) or "<i>.variance" as PyTorch names them, in the parameter's dtype (state_dtype "bfloat16"
-// does not apply: the factored state is already small). Not an element-wise rule: per-tensor loops.
+// does not apply: the factored state is already small). Not an element-wise rule: per-tensor loops; 1-D
+// parameters take a fused two-pass fast path (see update_unfactored), factored ones a scalar loop.
 #include <map>
 
 #include "descent/optim/optimizer.hpp"
@@ -40,6 +41,8 @@ class Adafactor final : public Optimizer {
   };
   void update_tensor(const ParamGroup& group, const Tensor& param, const Tensor& grad, Moments& moments,
                      std::int64_t step);
+  void update_unfactored(const Tensor& param, const Tensor& grad, Moments& moments, double lr, double wd, double d,
+                         double eps1, double eps2, double multiplier, double beta_t, double rho_t);
   std::map<std::size_t, Moments> moments_;  // by global parameter index
 };
 
