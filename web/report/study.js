@@ -53,8 +53,18 @@ var StudyReport = (function () {
       var raw = trials.map(function (t) { return t.params ? t.params[name] : null; });
       if (raw.every(function (v) { return R.isNumber(v) || v === null || v === undefined; })) {
         var log = isLogScale(doc.space, name) && raw.every(function (v) { return !R.isNumber(v) || v > 0; });
-        return { label: log ? 'log10 ' + name : name,
-                 values: raw.map(function (v) { return R.isNumber(v) ? (log ? Math.log10(v) : v) : NaN; }) };
+        var values = raw.map(function (v) { return R.isNumber(v) ? (log ? Math.log10(v) : v) : null; });
+        var present = values.filter(R.isNumber);
+        if (present.length === values.length) return { label: log ? 'log10 ' + name : name, values: values };
+        // A conditional parameter that some trials do not have: those sit on an 'unset' tick below the
+        // range, so that their lines still cross this axis.
+        var low = Math.min.apply(null, present.concat([0])), high = Math.max.apply(null, present.concat([1]));
+        if (present.length) { low = Math.min.apply(null, present); high = Math.max.apply(null, present); }
+        var span = high > low ? high - low : 1;
+        var unset = low - 0.15 * span;
+        var ticks = [0, 0.25, 0.5, 0.75, 1].map(function (f) { return low + f * span; });
+        return { label: log ? 'log10 ' + name : name, values: values.map(function (v) { return R.isNumber(v) ? v : unset; }),
+                 range: [unset, high], tickvals: [unset].concat(ticks), ticktext: ['unset'].concat(ticks.map(R.fmt)) };
       }
       var categories = [];
       raw.forEach(function (v) { var key = String(v); if (categories.indexOf(key) < 0) categories.push(key); });
