@@ -1,6 +1,8 @@
 #include "sqlite.hpp"
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "descent/core/error.hpp"
 
@@ -21,7 +23,20 @@ Database::Database(const std::filesystem::path& path, int busy_timeout_ms) : pat
     throw Error("study storage: cannot open " + path.string() + ": " + message);
   }
   sqlite3_busy_timeout(db_, busy_timeout_ms);
-  execute("PRAGMA journal_mode=WAL");
+  // Switching to WAL needs a moment alone with the file, and SQLite answers BUSY at once (without the busy
+  // handler) when another process opens it at the same time: retry for as long as the busy timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  while (true) {
+    const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) break;
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || std::chrono::steady_clock::now() > give_up) {
+      const std::string message = sqlite3_errmsg(db_);
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw Error("study storage: " + path.string() + ": cannot switch to WAL mode: " + message);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   // In WAL mode NORMAL keeps the database consistent after a crash of the process (the case a killed
   // study meets); FULL would add an fsync per commit for power-loss durability.
   execute("PRAGMA synchronous=NORMAL");

@@ -203,7 +203,11 @@ json export_study(const std::filesystem::path& study_dir) {
   const json study = study_json(storage, settings);
   train::write_file_atomic(study_dir / "study.json", study.dump(1) + "\n");
   if (!study["best"].is_null()) {
-    const json raw = trial_raw_config(settings.base, study["best"]["params"], settings.name + "-best");
+    json params = study["best"]["params"];
+    // A PBT member trained generations x interval epochs; its config trains as long (from scratch, with
+    // the member's final hyperparameters; the weights PBT produced are in the member's run folder).
+    if (settings.pbt) params["trainer.epochs"] = settings.pbt->generations * settings.pbt->interval;
+    const json raw = trial_raw_config(settings.base, params, settings.name + "-best");
     train::write_file_atomic(study_dir / "best.toml", train::to_toml(train::parse_config(raw).resolved));
   }
   return study;
