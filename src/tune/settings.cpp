@@ -133,7 +133,14 @@ StudySettings read_study_settings(const json& raw) {
   // The space's keys must be config keys: a trial config built from a draw of the sampler proves it (and the
   // error names the key). Conditional parameters are checked on the draws that activate them.
   auto probe = search::make_sampler("random", json::object(), s.direction, s.seed);
-  for (std::int64_t i = 0; i < 4; ++i) trial_config(s.base, probe->sample(s.space, {}, i), s.name);
+  for (std::int64_t i = 0; i < 4; ++i) {
+    const json params = probe->sample(s.space, {}, i);
+    try {
+      trial_config(s.base, params, s.name);
+    } catch (const Error& e) {
+      throw Error("tune.space: the base config with " + params.dump() + " is not a valid training config: " + e.what());
+    }
+  }
   return s;
 }
 
