@@ -81,10 +81,12 @@ void run_tune(const TuneOptions& o) {
       int status = 0;
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        exit_status() = 1;
         std::cerr << "descent: worker " << pid << " ended abnormally ("
                   << (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "status " + std::to_string(WEXITSTATUS(status)))
                   << "); its running trial is re-queued when the study continues\n";
+      }
     }
   }
 

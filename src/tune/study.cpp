@@ -4,13 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
-#include <thread>
 
 #include "descent/core/error.hpp"
 #include "descent/core/parallel.hpp"
