@@ -33,9 +33,15 @@
     return consoleError.apply(console, arguments);
   };
 
+  // Published after two animation frames, so that "done" also means the charts were painted (a
+  // screenshot taken then shows the final layout).
   window.descentPublishStatus = function () {
-    var element = document.getElementById('descent-report-status');
-    element.textContent = JSON.stringify(status);
-    element.setAttribute('data-state', 'done');
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () {
+        var element = document.getElementById('descent-report-status');
+        element.textContent = JSON.stringify(status);
+        element.setAttribute('data-state', 'done');
+      });
+    });
   };
 })();
