@@ -31,6 +31,7 @@ var CompareReport = (function () {
     R.table(part, ['setup', 'optimizer', 'final ' + doc.metric, 'best ' + doc.metric, 'steps to target',
                    'wall time (s)', 'difference', 'Cohen\'s d', 't-test p (Holm)', 'Wilcoxon p (Holm)'], rows);
     var facts = [['metric', doc.metric + ' (' + (doc.mode === 'max' ? 'higher' : 'lower') + ' is better)'],
+                 ['tests compare', (doc.at || 'final') + ' values'],
                  ['baseline', doc.baseline], ['seeds', (doc.seeds || []).join(', ')]];
     if (doc.target) facts.push(['target', doc.target.metric + ' = ' + doc.target.value]);
     R.facts(part, facts);

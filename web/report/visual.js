@@ -19,12 +19,13 @@ var VisualReport = (function () {
 
   function trajectories(data) {
     var doc = data.trajectories, fn = doc.function, optimizers = doc.optimizers || [];
-    var facts = [['function', fn.name], ['start', JSON.stringify(doc.start)], ['steps', doc.steps],
+    var facts = [['function', fn.spec || fn.name], ['dimensions', fn.dims], ['start', JSON.stringify(doc.start)], ['steps', doc.steps],
                  ['tolerance', doc.tolerance], ['minimum value', fn.minimum_value]];
     R.facts(R.section('Setting'), facts);
 
-    var part = R.section('Paths', 'The function as contours of log10(f − f*); ★ marks the minima. Press play or drag the ' +
-                         'slider to follow the optimizers step by step.');
+    var part = R.section('Paths', 'The function as contours of log10(f − f*) (for more than two dimensions, on the slice through ' +
+                         'the grid\'s point, paths projected on the first two coordinates); ★ marks the minima, × stationary points. ' +
+                         'Press play or drag the slider to follow the optimizers step by step.');
     var traces = [];
     if (fn.grid && Array.isArray(fn.grid.z)) {
       traces.push({ type: 'contour', x: fn.grid.x, y: fn.grid.y, z: logSurface(fn.grid, fn.minimum_value), name: fn.name,
@@ -33,8 +34,12 @@ var VisualReport = (function () {
                     hovertemplate: 'x %{x:.3g}, y %{y:.3g}<br>log10(f − f*) %{z:.3g}<extra></extra>' });
     }
     var minima = fn.minima || [];
-    traces.push({ type: 'scatter', mode: 'markers', name: 'minimum', x: minima.map(function (m) { return m[0]; }),
+    if (minima.length) traces.push({ type: 'scatter', mode: 'markers', name: 'minimum', x: minima.map(function (m) { return m[0]; }),
                   y: minima.map(function (m) { return m[1]; }), marker: { symbol: 'star', size: 16, color: '#ffd700', line: { color: '#000', width: 1 } } });
+    var stationary = fn.stationary_points || [];
+    if (stationary.length) traces.push({ type: 'scatter', mode: 'markers', name: 'stationary point',
+      x: stationary.map(function (m) { return m[0]; }), y: stationary.map(function (m) { return m[1]; }),
+      marker: { symbol: 'x', size: 14, color: '#ff4136', line: { color: '#000', width: 1 } } });
     var first = traces.length;
     var longest = 1;
     optimizers.forEach(function (o) { longest = Math.max(longest, (o.path || []).length); });
@@ -83,13 +88,14 @@ var VisualReport = (function () {
     R.chart(values, 'f along each path', optimizers.map(function (o, index) {
       var path = o.path || [];
       return { type: 'scatter', mode: 'lines', name: o.label, x: path.map(function (_, i) { return i; }),
-               y: path.map(function (p) { return p[2]; }), line: { color: R.color(index) } };
+               y: path.map(function (p) { return p[p.length - 1]; }), line: { color: R.color(index) } };
     }), { xaxis: { title: { text: 'step' } }, yaxis: { title: { text: 'f' } }, updatemenus: [R.scaleButtons('yaxis', false)] });
 
     R.table(R.section('Optimizers'), ['label', 'optimizer', 'options', 'schedule', 'final value', 'distance to minimum',
-                                      'steps to tolerance'], optimizers.map(function (o) {
+                                      'steps to tolerance', 'diverged at step', 'gradient evaluations'], optimizers.map(function (o) {
       return [o.label, o.name, JSON.stringify(o.options || {}), o.schedule ? JSON.stringify(o.schedule) : '—', o.final_value,
-              o.distance_to_minimum, o.steps_to_tolerance];
+              R.isNumber(o.distance_to_minimum) ? o.distance_to_minimum : o.distance_to_stationary_point, o.steps_to_tolerance,
+              o.diverged_at_step, o.gradient_evaluations];
     }));
   }
 
@@ -112,6 +118,7 @@ var VisualReport = (function () {
     });
     var rows = [];
     if (doc.theory) rows.push(['theory (' + doc.theory.source + ')', doc.theory.lr, doc.theory.momentum, doc.theory.rate]);
+    if (doc.theory && R.isNumber(doc.theory.rate_measured)) rows.push(['theory, measured', doc.theory.lr, doc.theory.momentum, doc.theory.rate_measured]);
     if (doc.measured_best) rows.push(['measured best', doc.measured_best.lr, doc.measured_best.momentum, doc.measured_best.rate]);
     if (doc.gd) {
       rows.push(['gradient descent, theory', doc.gd.lr, 0, doc.gd.rate_theory]);
