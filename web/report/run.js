@@ -100,9 +100,20 @@ var RunReport = (function () {
       traces.push({ x: [lr], y: [reference.y[nearest]], type: 'scatter', mode: 'markers', name: name + ': ' + R.fmt(lr),
                     marker: { color: hex, size: 11, symbol: 'diamond', line: { color: '#000', width: 1 } } });
     });
+    // Once the loss diverges it dwarfs the useful part: the y axis starts at the start loss plus half the
+    // drop (autoscale in the mode bar shows all of it).
+    var yaxis = { title: { text: 'loss' } };
+    var low = Math.min.apply(null, reference.y.concat(raw.y)), start = reference.y[0], high = Math.max.apply(null, raw.y);
+    if (reference.y.length && high > start + (start - low)) {
+      var top = start + 0.5 * (start - low) + 1e-12;
+      yaxis.range = [low - 0.05 * (top - low), top];
+    }
     R.chart(part, 'Loss against learning rate', traces, {
-      xaxis: { type: 'log', title: { text: 'learning rate' } }, yaxis: { title: { text: 'loss' } }, shapes: shapes,
-      updatemenus: [R.scaleButtons('yaxis', false)]
+      xaxis: { type: 'log', title: { text: 'learning rate' } }, yaxis: yaxis, shapes: shapes,
+      updatemenus: [{ type: 'buttons', direction: 'right', showactive: true, active: 0, x: 0, xanchor: 'left', y: 1.02,
+                      yanchor: 'bottom', buttons: [
+                        { label: 'y linear', method: 'relayout', args: [yaxis.range ? { 'yaxis.type': 'linear', 'yaxis.range': yaxis.range } : { 'yaxis.type': 'linear' }] },
+                        { label: 'y log', method: 'relayout', args: [{ 'yaxis.type': 'log', 'yaxis.autorange': true }] }] }]
     });
     R.table(R.section('Suggestions'), ['rule', 'learning rate'], names.map(function (name) { return [name, suggestions[name]]; }));
     if (curve.diverged !== undefined || curve.options) {
