@@ -85,7 +85,6 @@ else()
   # DESCENT_OPTIM_MULTIVERSION is empty under clang. Exceptions are on so that a bad option comes back
   # to the page as descent's error message.
   set(descent_emxx_flags -std=c++20 -O2 -fexceptions -Wall -Wextra -Wno-unknown-warning-option
-      -include ${descent_playground_web}/wasm_compat.hpp
       -I${CMAKE_SOURCE_DIR}/include -isystem ${DESCENT_PLAYGROUND_DIR}/include)
   # ccache handles em++ like any compiler: a second build directory (or a clean one) compiles from cache.
   set(descent_emxx_launcher "")
@@ -101,7 +100,7 @@ else()
       OUTPUT ${object}
       COMMAND ${CMAKE_COMMAND} -E env ${descent_emxx_env} ${descent_emxx_launcher} ${DESCENT_EMXX} ${descent_emxx_flags}
               -MD -MF ${object}.d -c ${source} -o ${object}
-      DEPENDS ${source} ${descent_playground_web}/wasm_compat.hpp
+      DEPENDS ${source}
       DEPFILE ${object}.d
       COMMENT "em++ ${relative}"
       VERBATIM)

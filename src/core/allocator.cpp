@@ -21,9 +21,15 @@ constexpr std::size_t kHugePage = std::size_t(2) << 20;
 // a futex round trip, and this lock is taken twice for every tensor a training step creates.
 class SpinLock {
  public:
+  // The x86 pause hint while spinning; other targets (the single-threaded WebAssembly build) just retry.
+  static void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
   void lock() {
     while (flag_.exchange(true, std::memory_order_acquire)) {
-      while (flag_.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+      while (flag_.load(std::memory_order_relaxed)) spin_pause();
     }
   }
   void unlock() { flag_.store(false, std::memory_order_release); }
