@@ -12,6 +12,7 @@
 #include "descent/core/error.hpp"
 #include "descent/report/report.hpp"
 #include "descent/train/config.hpp"
+#include "descent/train/run.hpp"
 #include "descent/train/safetensors.hpp"
 
 namespace descent::cli {
@@ -25,12 +26,7 @@ struct CompareOptions {
 };
 
 std::filesystem::path default_compare_dir(const std::string& name) {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
-  return std::filesystem::path("runs") / (name + "-" + stamp);
+  return std::filesystem::path("runs") / (name + "-" + train::utc_stamp());
 }
 
 void run_compare(const CompareOptions& o) {

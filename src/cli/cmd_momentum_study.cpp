@@ -14,6 +14,7 @@
 #include "descent/report/report.hpp"
 #include "descent/trajectory/momentum.hpp"
 #include "descent/trajectory/trajectory.hpp"
+#include "descent/train/run.hpp"
 
 namespace descent::cli {
 namespace {
@@ -28,15 +29,6 @@ struct MomentumArgs {
   bool no_report = false;
 };
 
-std::string utc_stamp() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y%m%d-%H%M%S", &utc);
-  return buffer;
-}
-
 void run(const MomentumArgs& args) {
   trajectory::MomentumStudyOptions options;
   options.condition_number = args.condition;
@@ -50,7 +42,7 @@ void run(const MomentumArgs& args) {
   char condition[32];
   std::snprintf(condition, sizeof(condition), "%g", args.condition);
   const std::filesystem::path dir =
-      args.out.empty() ? std::filesystem::path("runs") / ("momentum-" + std::string(condition) + "-" + utc_stamp())
+      args.out.empty() ? std::filesystem::path("runs") / ("momentum-" + std::string(condition) + "-" + train::utc_stamp())
                        : std::filesystem::path(args.out);
   std::filesystem::create_directories(dir);
   trajectory::write_atomically(dir / "momentum.json", trajectory::momentum_json(study).dump(2) + "\n");

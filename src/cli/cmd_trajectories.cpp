@@ -16,6 +16,7 @@
 #include "descent/core/error.hpp"
 #include "descent/report/report.hpp"
 #include "descent/trajectory/trajectory.hpp"
+#include "descent/train/run.hpp"
 
 namespace descent::cli {
 namespace {
@@ -46,15 +47,6 @@ trajectory::Point parse_start(const std::string& text, int dims) {
   DESCENT_CHECK(point.size() == static_cast<std::size_t>(dims), "trajectories: --start '", text, "' has ",
                 point.size(), " coordinates, the function has ", dims);
   return point;
-}
-
-std::string utc_stamp() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y%m%d-%H%M%S", &utc);
-  return buffer;
 }
 
 std::string cell(const std::optional<double>& value) {
@@ -95,7 +87,7 @@ void run(const TrajectoriesArgs& args) {
   const auto study = trajectory::run_study(*function, args.function, optimizers, options);
 
   const std::filesystem::path dir =
-      args.out.empty() ? std::filesystem::path("runs") / ("trajectories-" + function->name() + "-" + utc_stamp())
+      args.out.empty() ? std::filesystem::path("runs") / ("trajectories-" + function->name() + "-" + train::utc_stamp())
                        : std::filesystem::path(args.out);
   trajectory::write_study(dir, *function, study, args.grid);
   print_table(*function, study);

@@ -155,14 +155,18 @@ json evaluate_run(const std::filesystem::path& run_dir, const std::string& which
           {"test", trainer->evaluate(loader, "test_")}};
 }
 
-std::filesystem::path default_run_dir(const Config& config, const std::filesystem::path& config_path) {
-  const std::string name = config.name != "run" ? config.name : config_path.stem().string();
+std::string utc_stamp() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &utc);
-  return std::filesystem::path("runs") / (name + "-" + stamp);
+  return stamp;
+}
+
+std::filesystem::path default_run_dir(const Config& config, const std::filesystem::path& config_path) {
+  const std::string name = config.name != "run" ? config.name : config_path.stem().string();
+  return std::filesystem::path("runs") / (name + "-" + utc_stamp());
 }
 
 }  // namespace descent::train

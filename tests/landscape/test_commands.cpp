@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run.hpp"
-#include "temp_folder.hpp"
+#include "train/temp_folder.hpp"
 
 using descent::testing::run_descent;
 using nlohmann::json;

@@ -6,7 +6,7 @@
 
 #include "descent/landscape/landscape.hpp"
 #include "descent/train/run.hpp"
-#include "temp_folder.hpp"
+#include "train/temp_folder.hpp"
 
 using namespace descent;
 using namespace descent::landscape;

@@ -11,7 +11,7 @@ class TempFolder {
   TempFolder() {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
-            ("descent-train-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+            ("descent-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

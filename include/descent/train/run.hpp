@@ -29,6 +29,8 @@ nlohmann::json resume_run(const std::filesystem::path& run_dir, const RunOptions
 // Test-split metrics of a checkpoint of the run: "best", "last" or a file path.
 nlohmann::json evaluate_run(const std::filesystem::path& run_dir, const std::string& checkpoint = "best");
 
+// The current UTC date-time as YYYYmmdd-HHMMSS: the suffix of default folder names.
+std::string utc_stamp();
 // runs/<name>-<UTC date-time> where name is config.name, or the config file's stem when unnamed.
 std::filesystem::path default_run_dir(const Config& config, const std::filesystem::path& config_path);
 
