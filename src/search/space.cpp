@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -31,6 +33,15 @@ bool is_integral(const json& value) {
 bool whole_steps(double span, double step) {
   const double steps = span / step;
   return std::abs(steps - std::round(steps)) <= 1e-9 * std::max(1.0, std::abs(steps));
+}
+
+// A stepped value low + k * step as the shortest decimal it stands for: 0.1 + 2 * 0.1 is
+// 0.30000000000000004 in binary, which would show up in study files and best.toml; 15 significant digits
+// recover 0.3 and leave every value that is exact in binary unchanged.
+double on_step(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", value);
+  return std::strtod(text, nullptr);
 }
 
 double read_number(const json& entry, const std::string& name, const std::string& key) {
@@ -218,7 +229,7 @@ json ParamSpec::from_internal(double internal) const {
   }
   if (step) {
     const double steps = std::clamp(std::round((internal - low) / *step), 0.0, std::round((high - low) / *step));
-    return std::min(high, low + steps * *step);
+    return std::min(high, on_step(low + steps * *step));
   }
   return std::clamp(log ? std::exp(internal) : internal, low, high);
 }
@@ -255,7 +266,7 @@ std::vector<json> ParamSpec::grid_values(std::size_t points) const {
       } else if (type == ParamType::integer) {
         values.push_back(std::int64_t(low) + std::int64_t(i) * std::int64_t(*step));
       } else {
-        values.push_back(std::min(high, low + double(i) * *step));
+        values.push_back(std::min(high, on_step(low + double(i) * *step)));
       }
     }
     return values;

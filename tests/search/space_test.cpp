@@ -223,6 +223,19 @@ TEST(ParamSpec, GridValues) {
   for (const auto& v : coarse) EXPECT_TRUE(space.at("train.dropout").accepts(v)) << v;
 }
 
+TEST(ParamSpec, SteppedFloatsAreTheDecimalsTheyStandFor) {
+  const auto space = SearchSpace::from_json({{"x", {{"type", "float"}, {"low", 0.1}, {"high", 0.9}, {"step", 0.1}}}});
+  const auto& x = space.at("x");
+  const auto values = x.grid_values(9);
+  ASSERT_EQ(values.size(), 9u);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string expected = "0." + std::to_string(i + 1);
+    EXPECT_EQ(values[i].dump(), expected);
+    EXPECT_EQ(x.from_unit(x.to_unit(values[i])).dump(), expected);
+    EXPECT_TRUE(x.accepts(values[i]));
+  }
+}
+
 TEST(Trial, ObservedLossOrientsAndUsesPrunedTrialsLastValue) {
   TrialRecord complete{0, TrialState::complete, json::object(), 2.0, {}};
   EXPECT_EQ(observed_loss(complete, Direction::minimize), 2.0);
