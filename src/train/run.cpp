@@ -13,15 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-// Everything one session of a run holds.
-struct Session {
-  Config config;
-  DataSplits splits;
-  std::unique_ptr<data::DataLoader> train_loader, validation_loader;
-  std::unique_ptr<Trainer> trainer;
-  std::shared_ptr<ModelCheckpoint> checkpoint;
-};
-
 std::unique_ptr<Trainer> build_trainer(const Config& config, const DataSplits& splits) {
   auto model = build_model(config.model, splits.sample_shape, splits.num_outputs, config.seed);
   auto optimizer = build_optimizer(config.optimizer, *model);
@@ -35,40 +26,7 @@ std::unique_ptr<Trainer> build_trainer(const Config& config, const DataSplits& s
   return std::make_unique<Trainer>(model, std::move(optimizer), build_loss(config.trainer, splits.classification), options);
 }
 
-Session open_session(const Config& config, const std::filesystem::path& run_dir, const RunOptions& run_options) {
-  if (config.trainer.threads > 0) set_num_threads(int(config.trainer.threads));
-  Session s;
-  s.config = config;
-  s.splits = build_datasets(config.data, config.seed);
-  s.train_loader = std::make_unique<data::DataLoader>(make_train_loader(s.splits, config.data, config.seed));
-  s.validation_loader = std::make_unique<data::DataLoader>(make_eval_loader(s.splits.validation, config.data));
-  s.trainer = build_trainer(config, s.splits);
-  Trainer& trainer = *s.trainer;
-
-  const std::int64_t batches = s.train_loader->batches_per_epoch();
-  const std::int64_t steps_per_epoch = (batches + config.transforms.accumulation_steps - 1) / config.transforms.accumulation_steps;
-  std::int64_t total_steps = config.trainer.epochs * steps_per_epoch;
-  if (config.trainer.max_steps > 0) total_steps = std::min(total_steps, config.trainer.max_steps);
-  const bool per_epoch = config.schedule.enabled && config.schedule.interval == "epoch";
-  if (auto binding = build_schedule(config, trainer.optimizer(), per_epoch ? config.trainer.epochs : total_steps))
-    trainer.add_schedule(std::move(*binding), per_epoch);
-
-  const auto& t = config.trainer;
-  auto metrics_log = std::make_shared<MetricsLogger>(run_dir / "metrics.jsonl", t.log_every_steps);
-  trainer.add_callback(metrics_log);
-  if (t.plateau.enabled) trainer.add_callback(std::make_shared<PlateauMonitor>(t.plateau.monitor));
-  if (t.early_stopping.enabled) trainer.add_callback(std::make_shared<EarlyStopping>(t.early_stopping));
-  StringMap metadata{{"config", to_toml(config.resolved)}};
-  s.checkpoint = std::make_shared<ModelCheckpoint>(run_dir / "checkpoints", t.checkpoint, metadata,
-                                                   [metrics_log] { metrics_log->flush(); });
-  trainer.add_callback(s.checkpoint);
-  const std::string progress = run_options.progress.value_or(t.progress);
-  trainer.add_callback(std::make_shared<ProgressReporter>(ProgressReporter::parse_mode(progress, run_options.progress_out),
-                                                          t.log_every_steps, run_options.progress_out));
-  return s;
-}
-
-json summarize(Session& s, const std::filesystem::path& run_dir) {
+json summarize(RunSession& s, const std::filesystem::path& run_dir) {
   Trainer& trainer = *s.trainer;
   json summary = {{"run_dir", run_dir.string()},
                   {"name", s.config.name},
@@ -105,18 +63,53 @@ Config run_config(const std::filesystem::path& run_dir) {
 
 }  // namespace
 
+RunSession open_run_session(const Config& config, const std::filesystem::path& run_dir, const RunOptions& run_options) {
+  RunSession s;
+  s.config = config;
+  s.splits = build_datasets(config.data, config.seed);
+  s.train_loader = std::make_unique<data::DataLoader>(make_train_loader(s.splits, config.data, config.seed));
+  s.validation_loader = std::make_unique<data::DataLoader>(make_eval_loader(s.splits.validation, config.data));
+  s.trainer = build_trainer(config, s.splits);
+  Trainer& trainer = *s.trainer;
+
+  const std::int64_t batches = s.train_loader->batches_per_epoch();
+  const std::int64_t steps_per_epoch = (batches + config.transforms.accumulation_steps - 1) / config.transforms.accumulation_steps;
+  std::int64_t total_steps = config.trainer.epochs * steps_per_epoch;
+  if (config.trainer.max_steps > 0) total_steps = std::min(total_steps, config.trainer.max_steps);
+  const bool per_epoch = config.schedule.enabled && config.schedule.interval == "epoch";
+  if (auto binding = build_schedule(config, trainer.optimizer(), per_epoch ? config.trainer.epochs : total_steps))
+    trainer.add_schedule(std::move(*binding), per_epoch);
+
+  const auto& t = config.trainer;
+  auto metrics_log = std::make_shared<MetricsLogger>(run_dir / "metrics.jsonl", t.log_every_steps);
+  trainer.add_callback(metrics_log);
+  if (t.plateau.enabled) trainer.add_callback(std::make_shared<PlateauMonitor>(t.plateau.monitor));
+  if (t.early_stopping.enabled) trainer.add_callback(std::make_shared<EarlyStopping>(t.early_stopping));
+  StringMap metadata{{"config", to_toml(config.resolved)}};
+  s.checkpoint = std::make_shared<ModelCheckpoint>(run_dir / "checkpoints", t.checkpoint, metadata,
+                                                   [metrics_log] { metrics_log->flush(); });
+  trainer.add_callback(s.checkpoint);
+  const std::string progress = run_options.progress.value_or(t.progress);
+  trainer.add_callback(std::make_shared<ProgressReporter>(ProgressReporter::parse_mode(progress, run_options.progress_out),
+                                                          t.log_every_steps, run_options.progress_out));
+  return s;
+}
+
 json train_run(const Config& config, const std::filesystem::path& run_dir, const RunOptions& options) {
   DESCENT_CHECK(!holds_run(run_dir), "run folder ", run_dir.string(),
                 " already holds a run: continue it with `descent resume ", run_dir.string(), "` or pick another --out");
   std::filesystem::create_directories(run_dir);
   write_file_atomic(run_dir / "config.toml", to_toml(config.resolved));
-  Session s = open_session(config, run_dir, options);
+  if (config.trainer.threads > 0) set_num_threads(int(config.trainer.threads));
+  RunSession s = open_run_session(config, run_dir, options);
   s.trainer->fit(*s.train_loader, s.validation_loader.get());
   return summarize(s, run_dir);
 }
 
 json resume_run(const std::filesystem::path& run_dir, const RunOptions& options) {
-  Session s = open_session(run_config(run_dir), run_dir, options);
+  const Config config = run_config(run_dir);
+  if (config.trainer.threads > 0) set_num_threads(int(config.trainer.threads));
+  RunSession s = open_run_session(config, run_dir, options);
   std::vector<std::string> refused;
   auto latest = latest_checkpoint(run_dir / "checkpoints", &refused);
   for (const auto& reason : refused) std::fprintf(options.progress_out, "descent: skipping %s\n", reason.c_str());

@@ -3,6 +3,7 @@
 
 #include "descent/search/gp.hpp"
 #include "descent/search/random.hpp"
+#include "search/trials.hpp"
 
 namespace descent::search {
 namespace {
@@ -24,15 +25,6 @@ TEST(GpFeatures, UnitCoordinatesOneHotAndInactiveDefaults) {
   EXPECT_EQ(gp_features(space, {{"opt", "lion"}, {"lr", 1.0}}), (std::vector<double>{1.0, 0, 0, 1, 0.5}));
   // A value outside the space (an older study) reads as inactive.
   EXPECT_EQ(gp_features(space, {{"opt", "rmsprop"}, {"lr", 1e-4}}), (std::vector<double>{0.0, 0, 0, 0, 0.5}));
-}
-
-TrialRecord complete(std::int64_t number, json params, double value) {
-  TrialRecord t;
-  t.number = number;
-  t.params = std::move(params);
-  t.state = TrialState::complete;
-  t.value = value;
-  return t;
 }
 
 TEST(GpSampler, StartsRandomThenLearnsFromCompleteAndPrunedTrials) {

@@ -7,6 +7,7 @@
 #include "descent/search/parzen.hpp"
 #include "descent/search/random.hpp"
 #include "descent/search/tpe.hpp"
+#include "search/trials.hpp"
 
 namespace descent::search {
 namespace {
@@ -94,15 +95,6 @@ TEST(Parzen, SamplesFollowTheMixture) {
     near += std::abs(x - 0.215) < 0.2;  // sigmas are 1/6 (the clip floor): most mass is near
   }
   EXPECT_GT(near, 1300);
-}
-
-TrialRecord complete(std::int64_t number, json params, double value) {
-  TrialRecord t;
-  t.number = number;
-  t.params = std::move(params);
-  t.state = TrialState::complete;
-  t.value = value;
-  return t;
 }
 
 TEST(Tpe, DrawsRandomlyUntilEnoughTrialsAreObserved) {

@@ -12,19 +12,14 @@
 #include "descent/train/builders.hpp"
 #include "descent/train/callbacks.hpp"
 #include "descent/train/config.hpp"
+#include "descent/train/run.hpp"
 #include "descent/train/trainer.hpp"
 
 namespace descent::tune {
 
-// The pieces of a trial's training, built like `descent train` builds a run (metrics log, early stopping,
-// plateau feeding and checkpoints as configured; no progress display).
-struct TrialSession {
-  train::Config config;
-  train::DataSplits splits;
-  std::unique_ptr<data::DataLoader> train_loader, validation_loader;
-  std::unique_ptr<train::Trainer> trainer;
-  std::shared_ptr<train::ModelCheckpoint> checkpoint;
-};
+// A trial's training, built like `descent train` builds a run (train::open_run_session; no progress
+// display).
+using TrialSession = train::RunSession;
 
 // Writes config.toml into `run_dir` (created) and builds the session.
 TrialSession open_trial_session(const train::Config& config, const std::filesystem::path& run_dir);
