@@ -1,12 +1,14 @@
 // `descent bench optim`: the time of one optimizer step over T tensors laid out contiguously as in a
 // model's arena, against a roofline measured in the same run: a trivial kernel (one add per array) that
 // reads the arrays the step reads and writes the arrays it writes, on buffers of the same sizes, with the
-// same threads and chunking. Prints one JSON object.
+// same threads and chunking; step and roofline alternate round by round. Prints one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "command.hpp"
 #include "descent/core/allocator.hpp"
@@ -57,33 +59,53 @@ void roofline_pass(float* p, const float* g, const std::vector<S*>& state, std::
   });
 }
 
-template <class Fn>
-double median_ms(std::int64_t steps, Fn&& fn) {
-  std::vector<double> times;
-  for (std::int64_t i = 0; i < steps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
+double median(std::vector<double> times) {
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
 }
 
-// Times the roofline kernel over freshly allocated buffers of the step's sizes.
+template <class Fn>
+double elapsed_ms(Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The roofline kernel over freshly allocated state buffers of the step's sizes and the step's own
+// parameter and gradient arenas.
 template <class S>
-double roofline_ms(Tensor& param_arena, const Tensor& grad_arena, std::size_t state_arrays, std::int64_t n,
-                   std::int64_t steps) {
-  std::vector<Tensor> owners;
-  std::vector<S*> state;
-  for (std::size_t k = 0; k < state_arrays; ++k) {
-    // Float32 storage of sufficient size; viewed as S.
-    owners.push_back(zeros(Shape{(n * std::int64_t(sizeof(S)) + 3) / 4}));
-    state.push_back(reinterpret_cast<S*>(owners.back().data<float>()));
+class Roofline {
+ public:
+  Roofline(Tensor& param_arena, const Tensor& grad_arena, std::size_t state_arrays, std::int64_t n)
+      : p_(param_arena.data<float>()), g_(grad_arena.data<float>()), n_(n) {
+    for (std::size_t k = 0; k < state_arrays; ++k) {
+      // Float32 storage of sufficient size; viewed as S.
+      owners_.push_back(zeros(Shape{(n * std::int64_t(sizeof(S)) + 3) / 4}));
+      state_.push_back(reinterpret_cast<S*>(owners_.back().data<float>()));
+    }
+    pass();  // first touch
   }
-  float* p = param_arena.data<float>();
-  const float* g = grad_arena.data<float>();
-  roofline_pass<S>(p, g, state, n);  // warm-up: first touch
-  return median_ms(steps, [&] { roofline_pass<S>(p, g, state, n); });
+  void pass() { roofline_pass<S>(p_, g_, state_, n_); }
+
+ private:
+  std::vector<Tensor> owners_;
+  std::vector<S*> state_;
+  float* p_;
+  const float* g_;
+  std::int64_t n_;
+};
+
+// Times `steps` rounds of one optimizer step followed by one roofline pass, so that both medians are taken
+// under the same conditions (on a shared machine the memory bandwidth drifts from second to second, and
+// timing all steps first and all roofline passes after compares different machines).
+template <class S>
+std::pair<double, double> interleaved_ms(optim::Optimizer& optimizer, Roofline<S> roofline, std::int64_t steps) {
+  std::vector<double> step_times, roof_times;
+  for (std::int64_t i = 0; i < steps; ++i) {
+    step_times.push_back(elapsed_ms([&] { optimizer.step(); }));
+    roof_times.push_back(elapsed_ms([&] { roofline.pass(); }));
+  }
+  return {median(step_times), median(roof_times)};
 }
 
 void run_optim_bench(const OptimBenchOptions& o) {
@@ -108,7 +130,6 @@ void run_optim_bench(const OptimBenchOptions& o) {
   }
   auto optimizer = optim::make_optimizer(o.algo, params, options);
   for (int i = 0; i < 3; ++i) optimizer->step();  // allocates and first-touches the state
-  const double step_ms = median_ms(o.steps, [&] { optimizer->step(); });
 
   const bool bf16 = optimizer->state_dtype() == optim::StateDType::BFloat16;
   const std::size_t state_bytes = optimizer->state_bytes();
@@ -116,8 +137,10 @@ void run_optim_bench(const OptimBenchOptions& o) {
   const std::size_t state_arrays = state_bytes / (std::size_t(o.params) * element_bytes);
   // Read p, g and every state array; write p and every state array.
   const double bytes_per_step = double(o.params) * 12.0 + 2.0 * double(state_bytes);
-  const double roof_ms = bf16 ? roofline_ms<std::uint16_t>(param_arena, grad_arena, state_arrays, o.params, o.steps)
-                              : roofline_ms<float>(param_arena, grad_arena, state_arrays, o.params, o.steps);
+  const auto [step_ms, roof_ms] =
+      bf16 ? interleaved_ms(*optimizer, Roofline<std::uint16_t>(param_arena, grad_arena, state_arrays, o.params),
+                            o.steps)
+           : interleaved_ms(*optimizer, Roofline<float>(param_arena, grad_arena, state_arrays, o.params), o.steps);
   nlohmann::json result = {{"benchmark", "optim"},
                            {"algo", o.algo},
                            {"options", optimizer->param_groups()[0].options},
