@@ -2,6 +2,7 @@
 // model's arena, against a roofline measured in the same run: a trivial kernel (one add per array) that
 // reads the arrays the step reads and writes the arrays it writes, on buffers of the same sizes, with the
 // same threads and chunking; step and roofline alternate round by round. Prints one JSON object.
+// --rows R shapes every tensor as an R x (size / R) matrix (Adafactor factors the state of such tensors).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -25,6 +26,7 @@ struct OptimBenchOptions {
   std::string algo = "adamw";
   std::int64_t params = 10'000'000;
   std::int64_t tensors = 20;
+  std::int64_t rows = 1;  // 1: 1-D tensors; R > 1: R x (size / R) matrices
   std::int64_t steps = 30;
   int threads = 0;
   std::string state_dtype = "float32";
@@ -124,8 +126,13 @@ void run_optim_bench(const OptimBenchOptions& o) {
   const std::int64_t per_tensor = o.params / o.tensors;
   for (std::int64_t t = 0; t < o.tensors; ++t) {
     const std::int64_t size = t + 1 == o.tensors ? o.params - per_tensor * t : per_tensor;
-    Tensor p = as_strided(param_arena, Shape{size}, Shape{1}, per_tensor * t);
-    p.set_grad(as_strided(grad_arena, Shape{size}, Shape{1}, per_tensor * t));
+    DESCENT_CHECK(size % o.rows == 0, "bench optim: --rows ", o.rows, " does not divide the size ", size, " of tensor ",
+                  t, " (--params ", o.params, " split into --tensors ", o.tensors,
+                  "); expected --rows to divide every tensor's size");
+    const Shape shape = o.rows == 1 ? Shape{size} : Shape{o.rows, size / o.rows};
+    const Shape strides = o.rows == 1 ? Shape{1} : Shape{size / o.rows, 1};
+    Tensor p = as_strided(param_arena, shape, strides, per_tensor * t);
+    p.set_grad(as_strided(grad_arena, shape, strides, per_tensor * t));
     params.push_back(p);
   }
   auto optimizer = optim::make_optimizer(o.algo, params, options);
@@ -134,8 +141,13 @@ void run_optim_bench(const OptimBenchOptions& o) {
   const bool bf16 = optimizer->state_dtype() == optim::StateDType::BFloat16;
   const std::size_t state_bytes = optimizer->state_bytes();
   const std::size_t element_bytes = bf16 ? 2 : 4;
+  // Whole per-element state arrays (Adam's m and v: 2). Factored state (Adafactor's row and column means of
+  // a matrix, R + C numbers for R x C parameters) is far smaller than one array and counts as none here.
   const std::size_t state_arrays = state_bytes / (std::size_t(o.params) * element_bytes);
-  // Read p, g and every state array; write p and every state array.
+  // The least traffic a step can have: read p and g, write p, read and write all of the state once. This
+  // holds for per-element state (the roofline touches the same arrays) and for factored state alike, whose
+  // bytes are added as they are: rows + columns per matrix, not one number per element. The roofline
+  // kernel leaves the small factored state out, which changes its time by less than (R + C) / (R C).
   const double bytes_per_step = double(o.params) * 12.0 + 2.0 * double(state_bytes);
   const auto [step_ms, roof_ms] =
       bf16 ? interleaved_ms(*optimizer, Roofline<std::uint16_t>(param_arena, grad_arena, state_arrays, o.params),
@@ -147,6 +159,8 @@ void run_optim_bench(const OptimBenchOptions& o) {
                            {"state_dtype", o.state_dtype},
                            {"params", o.params},
                            {"tensors", o.tensors},
+                           {"rows", o.rows},
+                           {"state_arrays", state_arrays},
                            {"steps", o.steps},
                            {"threads", num_threads()},
                            {"state_bytes", state_bytes},
@@ -168,6 +182,8 @@ static RegisterCommand reg_optim{
       sub.add_option("--algo", options->algo, "optimizer name (see the registry), default adamw");
       sub.add_option("--params", options->params, "total parameters")->check(CLI::PositiveNumber);
       sub.add_option("--tensors", options->tensors, "number of tensors the parameters are split into")
+          ->check(CLI::PositiveNumber);
+      sub.add_option("--rows", options->rows, "shape each tensor as a matrix [rows, size / rows]; 1: 1-D (default)")
           ->check(CLI::PositiveNumber);
       sub.add_option("--steps", options->steps, "timed steps (median reported)")->check(CLI::PositiveNumber);
       sub.add_option("--threads", options->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
