@@ -2,6 +2,7 @@
 #include "descent/optim/adafactor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -60,6 +61,263 @@ DESCENT_OPTIM_MULTIVERSION void apply_unfactored(const VarianceStep<T> s, T* p, 
   for (; i < n; ++i) p[i] = p[i] * s.decay + s.scale * variance_update(s, grad[i], variance[i]);
 }
 
+// ---- The factored update (parameters of two or more dimensions), in three passes over blocks of rows:
+//   1. row means of g^2 into row_var (lerp), each block's column sums of g^2, each block's sum of p^2;
+//   2. (after col_var and mean(row_var) are taken from those) each block's sum of u^2;
+//   3. p <- p * (1 - lr * wd) + scale * u, recomputing u.
+// Each R x C matrix (one per index of the leading dimensions) is cut into blocks of block_rows whole rows,
+// fixed by the shape alone. All sums are taken in double in one order, which both paths follow, so that the
+// fast path equals the reference loop bitwise for every thread count:
+//   * a row's sum over its columns (of g^2, p^2 or u^2): W = WideLanes<T>::width lanes, lane k summing the
+//     columns c < C - C % W with c % W == k in column order, the lanes then added in order to 0, then the
+//     remaining columns in order;
+//   * a column's sum of g^2: the rows of a block in order (from 0), then the blocks' sums in order;
+//   * ||p||^2 and ||u||^2: the row sums of a block in order, then the blocks in order (matrix by matrix);
+//   * mean(row_var) of one matrix: its rows in order.
+
+// Blocks hold about kBlockElements elements, and at least kMinBlockRows rows, so that the blocks' column
+// sums (C doubles per block) stay a small fraction of the matrix.
+constexpr std::int64_t kBlockElements = 1 << 15, kMinBlockRows = 64;
+
+struct FactoredShape {
+  std::int64_t batch = 0, rows = 0, cols = 0, block_rows = 0, blocks = 0;  // blocks per matrix
+  std::int64_t items() const { return batch * blocks; }
+};
+
+FactoredShape factored_shape(const Tensor& param) {
+  FactoredShape f;
+  f.cols = param.size(-1);
+  f.rows = param.size(-2);
+  f.batch = f.rows * f.cols == 0 ? 0 : param.numel() / (f.rows * f.cols);
+  f.block_rows = std::min(f.rows, std::max(kMinBlockRows, kBlockElements / std::max<std::int64_t>(f.cols, 1)));
+  f.blocks = f.block_rows == 0 ? 0 : (f.rows + f.block_rows - 1) / f.block_rows;
+  return f;
+}
+
+// One block of rows: where its data lies.
+template <class T>
+struct RowBlock {
+  T* param;
+  const T* grad;
+  T* row_var;        // the block's first row
+  T* col_var;        // the matrix's columns
+  double* col_sums;  // the block's column sums, C of them
+  T row_mean;        // max(mean(row_var), eps[0]) of the matrix (passes 2 and 3; 0 in pass 1)
+  std::int64_t rows, cols;
+};
+
+template <class T>
+RowBlock<T> row_block(const FactoredShape& f, std::int64_t item, T* p, const T* g, T* row_var, T* col_var,
+                      double* col_sums, const double* row_means) {
+  const std::int64_t matrix = item / f.blocks, first = (item % f.blocks) * f.block_rows;
+  const std::int64_t offset = (matrix * f.rows + first) * f.cols;
+  return {p + offset,
+          g + offset,
+          row_var + matrix * f.rows + first,
+          col_var + matrix * f.cols,
+          col_sums + item * f.cols,
+          row_means == nullptr ? T(0) : T(row_means[matrix]),
+          std::min(f.block_rows, f.rows - first),
+          f.cols};
+}
+
+// u for one element, or for a vector of one row's columns: g / sqrt(max(R C / mean(R), eps[0]^2)).
+template <class V, class T>
+DESCENT_RULE V factored_update(const VarianceStep<T>& s, V grad, T row_var, V col_var, T row_mean) {
+  const V g = grad * s.multiplier;
+  return g / root(maximum(row_var * col_var / row_mean, splat<V>(s.floor)));
+}
+// p * (1 - lr * wd) + scale * u, rounded after each operation as PyTorch's mul_ then add_.
+template <class V, class T>
+DESCENT_RULE V decayed_step(const VarianceStep<T>& s, V param, V update) {
+  return param * s.decay + s.scale * update;
+}
+// A running mean of a sum of `count` squares: lerp(state, sum / count, beta_t).
+template <class T>
+DESCENT_RULE T mean_update(const VarianceStep<T>& s, T state, double sum, std::int64_t count) {
+  return lerp(state, T(sum / double(count)), s.weight);
+}
+
+// Squares in double: one element, or the lanes of a vector as parts of WideLanes<double>::V, in lane order.
+DESCENT_RULE double square(float x) { return double(x) * double(x); }
+DESCENT_RULE double square(double x) { return x * x; }
+using DoubleV = WideLanes<double>::V;
+template <class T>
+using DoubleLanes = std::array<DoubleV, WideLanes<T>::width / WideLanes<double>::width>;
+using FloatPart [[gnu::vector_size(sizeof(DoubleV) / 2)]] = float;
+
+template <class T>
+DESCENT_RULE DoubleLanes<T> squares(typename WideLanes<T>::V x) {
+  DoubleLanes<T> out;
+  if constexpr (std::is_same_v<T, double>) {
+    out[0] = x * x;
+  } else {
+    for (std::size_t h = 0; h < out.size(); ++h) {
+      FloatPart part;
+      __builtin_memcpy(&part, reinterpret_cast<const char*>(&x) + h * sizeof part, sizeof part);
+      const DoubleV wide = __builtin_convertvector(part, DoubleV);
+      out[h] = wide * wide;
+    }
+  }
+  return out;
+}
+template <class T>
+DESCENT_RULE double lane_total(const DoubleLanes<T>& lanes) {
+  double total = 0;
+  for (const DoubleV& part : lanes)
+    for (std::int64_t k = 0; k < WideLanes<double>::width; ++k) total += part[k];
+  return total;
+}
+
+// Fast path, pass 1 over one block; returns the block's sum of p^2.
+template <class T>
+DESCENT_OPTIM_MULTIVERSION double block_statistics(const VarianceStep<T> s, const RowBlock<T> b) {
+  using L = WideLanes<T>;
+  constexpr std::int64_t width = L::width, part = WideLanes<double>::width;
+  const std::int64_t body = b.cols - b.cols % width;
+  std::fill(b.col_sums, b.col_sums + b.cols, 0.0);
+  double param_sq = 0;
+  for (std::int64_t r = 0; r < b.rows; ++r) {
+    const T* g = b.grad + r * b.cols;
+    const T* x = b.param + r * b.cols;
+    DoubleLanes<T> grad_lanes{}, param_lanes{};
+    std::int64_t c = 0;
+    for (; c < body; c += width) {
+      const DoubleLanes<T> g2 = squares<T>(L::load(g + c) * s.multiplier), p2 = squares<T>(L::load(x + c));
+      for (std::size_t h = 0; h < g2.size(); ++h) {
+        grad_lanes[h] += g2[h];
+        param_lanes[h] += p2[h];
+        double* col = b.col_sums + c + std::int64_t(h) * part;
+        WideLanes<double>::store(col, WideLanes<double>::load(col) + g2[h]);
+      }
+    }
+    double row_sum = lane_total<T>(grad_lanes), row_param = lane_total<T>(param_lanes);
+    for (; c < b.cols; ++c) {
+      const double g2 = square(T(g[c] * s.multiplier));
+      row_sum += g2;
+      b.col_sums[c] += g2;
+      row_param += square(x[c]);
+    }
+    b.row_var[r] = mean_update(s, b.row_var[r], row_sum, b.cols);
+    param_sq += row_param;
+  }
+  return param_sq;
+}
+
+// Fast path, pass 2 over one block; returns the block's sum of u^2.
+template <class T>
+DESCENT_OPTIM_MULTIVERSION double block_update_sq(const VarianceStep<T> s, const RowBlock<T> b) {
+  using L = WideLanes<T>;
+  constexpr std::int64_t width = L::width;
+  const std::int64_t body = b.cols - b.cols % width;
+  double update_sq = 0;
+  for (std::int64_t r = 0; r < b.rows; ++r) {
+    const T* g = b.grad + r * b.cols;
+    const T row_var = b.row_var[r];
+    DoubleLanes<T> lanes{};
+    std::int64_t c = 0;
+    for (; c < body; c += width) {
+      const DoubleLanes<T> u2 =
+          squares<T>(factored_update(s, L::load(g + c), row_var, L::load(b.col_var + c), b.row_mean));
+      for (std::size_t h = 0; h < u2.size(); ++h) lanes[h] += u2[h];
+    }
+    double row_sum = lane_total<T>(lanes);
+    for (; c < b.cols; ++c) row_sum += square(factored_update(s, g[c], row_var, b.col_var[c], b.row_mean));
+    update_sq += row_sum;
+  }
+  return update_sq;
+}
+
+// Fast path, pass 3 over one block.
+template <class T>
+DESCENT_OPTIM_MULTIVERSION void block_apply(const VarianceStep<T> s, const RowBlock<T> b) {
+  using L = WideLanes<T>;
+  constexpr std::int64_t width = L::width;
+  const std::int64_t body = b.cols - b.cols % width;
+  for (std::int64_t r = 0; r < b.rows; ++r) {
+    T* x = b.param + r * b.cols;
+    const T* g = b.grad + r * b.cols;
+    const T row_var = b.row_var[r];
+    std::int64_t c = 0;
+    for (; c < body; c += width) {
+      const typename L::V u = factored_update(s, L::load(g + c), row_var, L::load(b.col_var + c), b.row_mean);
+      L::store(x + c, decayed_step(s, L::load(x + c), u));
+    }
+    for (; c < b.cols; ++c) x[c] = decayed_step(s, x[c], factored_update(s, g[c], row_var, b.col_var[c], b.row_mean));
+  }
+}
+
+// The reference path: the same three passes as plain scalar loops, one element at a time, summing in the
+// order of the fast path's lanes (a row's body columns into W running sums by c % W, then the rest).
+template <class T>
+DESCENT_OPTIM_MULTIVERSION double reference_statistics(const VarianceStep<T> s, const RowBlock<T> b) {
+  constexpr std::int64_t width = WideLanes<T>::width;
+  const std::int64_t body = b.cols - b.cols % width;
+  for (std::int64_t c = 0; c < b.cols; ++c) b.col_sums[c] = 0;
+  double param_sq = 0;
+  for (std::int64_t r = 0; r < b.rows; ++r) {
+    const T* g = b.grad + r * b.cols;
+    const T* x = b.param + r * b.cols;
+    double grad_lanes[width] = {}, param_lanes[width] = {};
+    double row_sum = 0, row_param = 0;
+    for (std::int64_t c = 0; c < b.cols; ++c) {
+      const double g2 = square(T(g[c] * s.multiplier)), p2 = square(x[c]);
+      b.col_sums[c] += g2;
+      if (c < body) grad_lanes[c % width] += g2, param_lanes[c % width] += p2;
+    }
+    for (std::int64_t k = 0; k < width; ++k) row_sum += grad_lanes[k], row_param += param_lanes[k];
+    for (std::int64_t c = body; c < b.cols; ++c) row_sum += square(T(g[c] * s.multiplier)), row_param += square(x[c]);
+    b.row_var[r] = mean_update(s, b.row_var[r], row_sum, b.cols);
+    param_sq += row_param;
+  }
+  return param_sq;
+}
+
+template <class T>
+DESCENT_OPTIM_MULTIVERSION double reference_update_sq(const VarianceStep<T> s, const RowBlock<T> b) {
+  constexpr std::int64_t width = WideLanes<T>::width;
+  const std::int64_t body = b.cols - b.cols % width;
+  double update_sq = 0;
+  for (std::int64_t r = 0; r < b.rows; ++r) {
+    const T* g = b.grad + r * b.cols;
+    double lanes[width] = {};
+    double row_sum = 0;
+    for (std::int64_t c = 0; c < body; ++c)
+      lanes[c % width] += square(factored_update(s, g[c], b.row_var[r], b.col_var[c], b.row_mean));
+    for (std::int64_t k = 0; k < width; ++k) row_sum += lanes[k];
+    for (std::int64_t c = body; c < b.cols; ++c)
+      row_sum += square(factored_update(s, g[c], b.row_var[r], b.col_var[c], b.row_mean));
+    update_sq += row_sum;
+  }
+  return update_sq;
+}
+
+template <class T>
+DESCENT_OPTIM_MULTIVERSION void reference_apply(const VarianceStep<T> s, const RowBlock<T> b) {
+  for (std::int64_t r = 0; r < b.rows; ++r)
+    for (std::int64_t c = 0; c < b.cols; ++c) {
+      T& x = b.param[r * b.cols + c];
+      x = decayed_step(s, x, factored_update(s, b.grad[r * b.cols + c], b.row_var[r], b.col_var[c], b.row_mean));
+    }
+}
+
+// Between passes 1 and 2, for both paths: each matrix's column sums (its blocks' sums added in order into
+// the first block's) become col_var, and its row_var gives mean(row_var).
+template <class T>
+void finish_statistics(const VarianceStep<T>& s, const FactoredShape& f, double* col_sums, T* row_var, T* col_var,
+                       T eps1, double* row_means) {
+  for (std::int64_t m = 0; m < f.batch; ++m) {
+    double* sums = col_sums + m * f.blocks * f.cols;
+    for (std::int64_t block = 1; block < f.blocks; ++block)
+      for (std::int64_t c = 0; c < f.cols; ++c) sums[c] += sums[block * f.cols + c];
+    T* cv = col_var + m * f.cols;
+    for (std::int64_t c = 0; c < f.cols; ++c) cv[c] = mean_update(s, cv[c], sums[c], f.rows);
+    double row_var_sum = 0;
+    for (std::int64_t r = 0; r < f.rows; ++r) row_var_sum += double(row_var[m * f.rows + r]);
+    row_means[m] = double(std::max(T(row_var_sum / double(f.rows)), eps1));
+  }
+}
+
 }  // namespace
 
 void Adafactor::update(const ParamGroup& group, const Segment& segment, ParamState& state) {
@@ -70,15 +328,16 @@ void Adafactor::update(const ParamGroup& group, const Segment& segment, ParamSta
 
 void Adafactor::update_tensor(const ParamGroup& group, const Tensor& param, const Tensor& grad_tensor,
                               Moments& moments, std::int64_t step) {
-  const double lr = group.number("lr"), wd = group.number("weight_decay"), d = group.number("d");
-  const double eps1 = group.pair("eps", 0), eps2 = group.pair("eps", 1);
-  const double multiplier = grad_multiplier(group);
-  const double beta_t = std::pow(double(step), group.number("beta2_decay"));
-  const double rho_t = std::min(lr, 1.0 / std::sqrt(double(step)));
-  const std::int64_t n = param.numel();
+  const double lr = group.number("lr");
+  const StepScalars scalars{lr,
+                            group.number("weight_decay"),
+                            group.number("d"),
+                            group.pair("eps", 0),
+                            group.pair("eps", 1),
+                            grad_multiplier(group),
+                            std::pow(double(step), group.number("beta2_decay")),
+                            std::min(lr, 1.0 / std::sqrt(double(step)))};
   const bool factored = param.dim() >= 2;
-  const std::int64_t cols = factored ? param.size(-1) : n, rows = factored ? param.size(-2) : 1;
-  const std::int64_t batch = n / std::max<std::int64_t>(rows * cols, 1);
   if (factored && !moments.row_var.defined()) {
     Shape row_shape = param.shape(), col_shape = param.shape();
     row_shape[row_shape.size() - 1] = 1;
@@ -88,56 +347,10 @@ void Adafactor::update_tensor(const ParamGroup& group, const Tensor& param, cons
   } else if (!factored && !moments.variance.defined()) {
     moments.variance = zeros(param.shape(), param.dtype());
   }
-  if (!factored) {
-    update_unfactored(param, grad_tensor, moments, lr, wd, d, eps1, eps2, multiplier, beta_t, rho_t);
-    return;
-  }
-  dispatch_floating(param.dtype(), "adafactor", [&](auto zero) {
-    using T = decltype(zero);
-    T* p = param.data<T>();
-    const T* raw = grad_tensor.data<T>();
-    std::vector<T> g(static_cast<std::size_t>(n)), u(static_cast<std::size_t>(n));
-    double param_sq = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      g[i] = raw[i] * T(multiplier);
-      param_sq += double(p[i]) * double(p[i]);
-    }
-    const double alpha = std::max(eps2, std::sqrt(param_sq) / std::sqrt(double(n))) * rho_t;
-    if (wd != 0)
-      for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] * T(1.0 - lr * wd);
-    const T floor = T(eps1 * eps1), weight = T(beta_t);
-    T* row_var = moments.row_var.data<T>();
-    T* col_var = moments.col_var.data<T>();
-    for (std::int64_t b = 0; b < batch; ++b) {
-      const T* gb = g.data() + b * rows * cols;
-      T* rv = row_var + b * rows;
-      T* cv = col_var + b * cols;
-      std::vector<double> col_sum(std::size_t(cols), 0.0);
-      double row_var_sum = 0;
-      for (std::int64_t r = 0; r < rows; ++r) {
-        double row_sum = 0;
-        for (std::int64_t c = 0; c < cols; ++c) {
-          const double sq = double(gb[r * cols + c]) * double(gb[r * cols + c]);
-          row_sum += sq;
-          col_sum[c] += sq;
-        }
-        rv[r] = lerp(rv[r], T(row_sum / double(cols)), weight);
-        row_var_sum += double(rv[r]);
-      }
-      for (std::int64_t c = 0; c < cols; ++c) cv[c] = lerp(cv[c], T(col_sum[c] / double(rows)), weight);
-      const T row_mean = std::max(T(row_var_sum / double(rows)), T(eps1));
-      for (std::int64_t r = 0; r < rows; ++r)
-        for (std::int64_t c = 0; c < cols; ++c) {
-          const T estimate = std::max(rv[r] * cv[c] / row_mean, floor);
-          u[b * rows * cols + r * cols + c] = gb[r * cols + c] / std::sqrt(estimate);
-        }
-    }
-    double update_sq = 0;
-    for (std::int64_t i = 0; i < n; ++i) update_sq += double(u[i]) * double(u[i]);
-    const double denom = std::max(1.0, std::sqrt(update_sq) / (std::sqrt(double(n)) * d));
-    const T scale = T(-alpha / denom);
-    for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] + scale * u[i];
-  });
+  if (factored)
+    update_factored(param, grad_tensor, moments, scalars);
+  else
+    update_unfactored(param, grad_tensor, moments, scalars);
 }
 
 // Unfactored (1-D) parameters. The fast path: one fused, threaded, vectorised pass updates the variance
@@ -145,9 +358,10 @@ void Adafactor::update_tensor(const ParamGroup& group, const Tensor& param, cons
 // recomputing u. The reference path runs the element-wise parts as plain scalar loops (variance, then
 // the update) and takes the same two sums over the stored variance through vector_sums, so both paths
 // agree bitwise.
-void Adafactor::update_unfactored(const Tensor& param, const Tensor& grad_tensor, Moments& moments, double lr,
-                                  double wd, double d, double eps1, double eps2, double multiplier, double beta_t,
-                                  double rho_t) {
+void Adafactor::update_unfactored(const Tensor& param, const Tensor& grad_tensor, Moments& moments,
+                                  const StepScalars& k) {
+  const double lr = k.lr, wd = k.weight_decay, d = k.d, eps1 = k.eps1, eps2 = k.eps2;
+  const double multiplier = k.multiplier, beta_t = k.beta_t, rho_t = k.rho_t;
   const std::int64_t n = param.numel();
   const bool fused = !reference_path();
   dispatch_floating(param.dtype(), "adafactor", [&](auto zero) {
@@ -182,6 +396,70 @@ void Adafactor::update_unfactored(const Tensor& param, const Tensor& grad_tensor
     }
     parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
       apply_unfactored(s, p + begin, g + begin, variance + begin, end - begin);
+    });
+  });
+}
+
+// Factored parameters (two or more dimensions): the three passes described above the kernels. The fast
+// path runs each pass over the blocks with parallel_for (chunks of whole blocks, so no sum depends on the
+// thread count); the reference path runs the plain loops over the blocks in order.
+void Adafactor::update_factored(const Tensor& param, const Tensor& grad_tensor, Moments& moments,
+                                const StepScalars& k) {
+  const FactoredShape f = factored_shape(param);
+  if (f.items() == 0) return;
+  const std::int64_t n = param.numel();
+  scratch_.col_sums.resize(std::size_t(f.items() * f.cols));
+  scratch_.block_sums.resize(std::size_t(f.items()));
+  scratch_.row_means.resize(std::size_t(f.batch));
+  const bool reference = reference_path();
+  const std::int64_t grain = std::max<std::int64_t>(1, kBlockElements / std::max<std::int64_t>(f.block_rows * f.cols, 1));
+  dispatch_floating(param.dtype(), "adafactor", [&](auto zero) {
+    using T = decltype(zero);
+    VarianceStep<T> s{T(k.multiplier), T(k.beta_t), T(k.eps1 * k.eps1),
+                      T(k.weight_decay == 0 ? 1.0 : 1.0 - k.lr * k.weight_decay), T(0)};
+    T* p = param.data<T>();
+    const T* g = grad_tensor.data<T>();
+    T* row_var = moments.row_var.data<T>();
+    T* col_var = moments.col_var.data<T>();
+    double* col_sums = scratch_.col_sums.data();
+    double* block_sums = scratch_.block_sums.data();
+    double* row_means = scratch_.row_means.data();
+    // Calls fn(item) for every block: in order on the reference path, in parallel chunks on the fast path.
+    const auto each_block = [&](auto&& fn) {
+      if (reference) {
+        for (std::int64_t item = 0; item < f.items(); ++item) fn(item);
+        return;
+      }
+      parallel_for(0, f.items(), grain, [&fn](std::int64_t first, std::int64_t last) {
+        for (std::int64_t item = first; item < last; ++item) fn(item);
+      });
+    };
+    const auto blocks_total = [&] {
+      double total = 0;
+      for (std::int64_t item = 0; item < f.items(); ++item) total += block_sums[item];
+      return total;
+    };
+
+    each_block([&](std::int64_t item) {
+      const RowBlock<T> b = row_block(f, item, p, g, row_var, col_var, col_sums, nullptr);
+      block_sums[item] = reference ? reference_statistics(s, b) : block_statistics(s, b);
+    });
+    const double param_sq = blocks_total();
+    finish_statistics(s, f, col_sums, row_var, col_var, T(k.eps1), row_means);
+    each_block([&](std::int64_t item) {
+      const RowBlock<T> b = row_block(f, item, p, g, row_var, col_var, col_sums, row_means);
+      block_sums[item] = reference ? reference_update_sq(s, b) : block_update_sq(s, b);
+    });
+    const double update_sq = blocks_total();
+    const double alpha = std::max(k.eps2, std::sqrt(param_sq) / std::sqrt(double(n))) * k.rho_t;
+    const double denom = std::max(1.0, std::sqrt(update_sq) / (std::sqrt(double(n)) * k.d));
+    s.scale = T(-alpha / denom);
+    each_block([&](std::int64_t item) {
+      const RowBlock<T> b = row_block(f, item, p, g, row_var, col_var, col_sums, row_means);
+      if (reference)
+        reference_apply(s, b);
+      else
+        block_apply(s, b);
     });
   });
 }

@@ -15,9 +15,11 @@
 // epsilon: the same for float32 parameters). The factored state of an R x C matrix is R + C numbers,
 // which state_bytes() reports; state_dict() holds "<i>.row_var" ([..., R, 1]), "<i>.col_var"
 // ([..., 1, C]) or "<i>.variance" as PyTorch names them, in the parameter's dtype (state_dtype "bfloat16"
-// does not apply: the factored state is already small). Not an element-wise rule: per-tensor loops; 1-D
-// parameters take a fused two-pass fast path (see update_unfactored), factored ones a scalar loop.
+// does not apply: the factored state is already small). Not an element-wise rule: per-tensor passes. The
+// fast path of 1-D parameters is a fused two-pass loop (update_unfactored); factored parameters take three
+// threaded, vectorised passes over blocks of rows whose sums follow one fixed order (update_factored).
 #include <map>
+#include <vector>
 
 #include "descent/optim/optimizer.hpp"
 
@@ -39,11 +41,21 @@ class Adafactor final : public Optimizer {
   struct Moments {
     Tensor row_var, col_var, variance;  // row_var and col_var for >= 2 dims, variance otherwise
   };
+  struct StepScalars {
+    double lr, weight_decay, d, eps1, eps2, multiplier, beta_t, rho_t;
+  };
+  // Working memory of the factored passes, kept between steps so that a steady state allocates nothing.
+  struct FactoredScratch {
+    std::vector<double> col_sums;    // per block of rows: its column sums of g^2
+    std::vector<double> block_sums;  // per block of rows: its sum of p^2, then of u^2
+    std::vector<double> row_means;   // per matrix: max(mean(row_var), eps[0])
+  };
   void update_tensor(const ParamGroup& group, const Tensor& param, const Tensor& grad, Moments& moments,
                      std::int64_t step);
-  void update_unfactored(const Tensor& param, const Tensor& grad, Moments& moments, double lr, double wd, double d,
-                         double eps1, double eps2, double multiplier, double beta_t, double rho_t);
+  void update_unfactored(const Tensor& param, const Tensor& grad, Moments& moments, const StepScalars& k);
+  void update_factored(const Tensor& param, const Tensor& grad, Moments& moments, const StepScalars& k);
   std::map<std::size_t, Moments> moments_;  // by global parameter index
+  FactoredScratch scratch_;
 };
 
 }  // namespace descent::optim
