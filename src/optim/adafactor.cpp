@@ -76,7 +76,8 @@ DESCENT_OPTIM_MULTIVERSION void apply_unfactored(const VarianceStep<T> s, T* p, 
 //   * mean(row_var) of one matrix: its rows in order.
 
 // Blocks hold about kBlockElements elements, and at least kMinBlockRows rows, so that the blocks' column
-// sums (C doubles per block) stay a small fraction of the matrix.
+// sums (C doubles per block) stay a small fraction of the matrix. A matrix of at most kMinBlockRows rows
+// is therefore one block: a wide, short matrix (1 x N) is one thread's work.
 constexpr std::int64_t kBlockElements = 1 << 15, kMinBlockRows = 64;
 
 struct FactoredShape {
@@ -144,22 +145,17 @@ DESCENT_RULE double square(double x) { return x * x; }
 using DoubleV = WideLanes<double>::V;
 template <class T>
 using DoubleLanes = std::array<DoubleV, WideLanes<T>::width / WideLanes<double>::width>;
-using FloatPart [[gnu::vector_size(sizeof(DoubleV) / 2)]] = float;
+static_assert(WideLanes<float>::width == 8 && WideLanes<double>::width == 4, "squares() splits 8 floats in two");
 
 template <class T>
 DESCENT_RULE DoubleLanes<T> squares(typename WideLanes<T>::V x) {
-  DoubleLanes<T> out;
   if constexpr (std::is_same_v<T, double>) {
-    out[0] = x * x;
-  } else {
-    for (std::size_t h = 0; h < out.size(); ++h) {
-      FloatPart part;
-      __builtin_memcpy(&part, reinterpret_cast<const char*>(&x) + h * sizeof part, sizeof part);
-      const DoubleV wide = __builtin_convertvector(part, DoubleV);
-      out[h] = wide * wide;
-    }
+    return {x * x};
+  } else {  // written lane by lane: GCC turns this into one vcvtps2pd per half (a vector conversion, two)
+    const DoubleV low{double(x[0]), double(x[1]), double(x[2]), double(x[3])};
+    const DoubleV high{double(x[4]), double(x[5]), double(x[6]), double(x[7])};
+    return {low * low, high * high};
   }
-  return out;
 }
 template <class T>
 DESCENT_RULE double lane_total(const DoubleLanes<T>& lanes) {
