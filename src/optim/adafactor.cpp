@@ -151,7 +151,7 @@ template <class T>
 DESCENT_RULE DoubleLanes<T> squares(typename WideLanes<T>::V x) {
   if constexpr (std::is_same_v<T, double>) {
     return {x * x};
-  } else {  // written lane by lane: GCC turns this into one vcvtps2pd per half (a vector conversion, two)
+  } else {  // lane by lane: GCC makes one 256-bit vcvtps2pd per half of this (of a converted half, two 128-bit)
     const DoubleV low{double(x[0]), double(x[1]), double(x[2]), double(x[3])};
     const DoubleV high{double(x[4]), double(x[5]), double(x[6]), double(x[7])};
     return {low * low, high * high};
