@@ -69,6 +69,20 @@ template <class T>
 using Vec [[gnu::vector_size(32)]] = T;
 template <class T>
 using Vec64 [[gnu::vector_size(64)]] = T;
+
+// The 32-byte halves of a 64-byte vector, and back.
+DESCENT_RULE Vec<float> low_half(Vec64<float> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
+DESCENT_RULE Vec<float> high_half(Vec64<float> v) {
+  return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+DESCENT_RULE Vec64<float> join_halves(Vec<float> lo, Vec<float> hi) {
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+DESCENT_RULE Vec<double> low_half(Vec64<double> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3); }
+DESCENT_RULE Vec<double> high_half(Vec64<double> v) { return __builtin_shufflevector(v, v, 4, 5, 6, 7); }
+DESCENT_RULE Vec64<double> join_halves(Vec<double> lo, Vec<double> hi) {
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+}
 using VecU32x8 [[gnu::vector_size(32)]] = std::uint32_t;
 using VecU32x4 [[gnu::vector_size(16)]] = std::uint32_t;
 using VecU16x8 [[gnu::vector_size(16)]] = std::uint16_t;
@@ -131,6 +145,43 @@ DESCENT_RULE V minimum(V a, V b) {
 template <class V>
 DESCENT_RULE V absolute(V x) {
   return select(x < V{}, -x, x);
+}
+// sign(x) with sign(0) = 0 and sign(NaN) = NaN, as torch.sign and jnp.sign. Vectors use bitwise selection:
+// GCC lowers a vector ?: to per-lane branches on targets without a blend instruction.
+template <class V>
+DESCENT_RULE V sign_of(V x) {
+  const V one = V{} + 1;
+  if constexpr (std::is_arithmetic_v<V>) {
+    return x > 0 ? one : (x < 0 ? -one : x);
+  } else {
+    using Mask = decltype(x > x);
+    const Mask positive = x > V{}, negative = x < V{};
+    const Mask bits = (positive & __builtin_bit_cast(Mask, one)) | (negative & __builtin_bit_cast(Mask, -one)) |
+                      (~(positive | negative) & __builtin_bit_cast(Mask, x));
+    return __builtin_bit_cast(V, bits);
+  }
+}
+// The same on 64-byte vectors, one 32-byte half at a time. A rule's body is compiled for the baseline
+// before it is inlined into the AVX-512 loop, so a 64-byte comparison is typed as a baseline vector mask;
+// GCC 12 then runs any such comparison that feeds further mask logic lane by lane in scalar code (measured:
+// Rprop 3x slower than with 32-byte vectors). Comparisons of 32-byte halves compile to vcmpps.
+#define DESCENT_BY_HALVES(name)                                                        \
+  DESCENT_RULE Vec64<float> name(Vec64<float> a, Vec64<float> b) {                    \
+    return join_halves(name(low_half(a), low_half(b)), name(high_half(a), high_half(b))); \
+  }                                                                                    \
+  DESCENT_RULE Vec64<double> name(Vec64<double> a, Vec64<double> b) {                 \
+    return join_halves(name(low_half(a), low_half(b)), name(high_half(a), high_half(b))); \
+  }
+DESCENT_BY_HALVES(maximum)
+DESCENT_BY_HALVES(minimum)
+#undef DESCENT_BY_HALVES
+DESCENT_RULE Vec64<float> absolute(Vec64<float> x) { return join_halves(absolute(low_half(x)), absolute(high_half(x))); }
+DESCENT_RULE Vec64<double> absolute(Vec64<double> x) {
+  return join_halves(absolute(low_half(x)), absolute(high_half(x)));
+}
+DESCENT_RULE Vec64<float> sign_of(Vec64<float> x) { return join_halves(sign_of(low_half(x)), sign_of(high_half(x))); }
+DESCENT_RULE Vec64<double> sign_of(Vec64<double> x) {
+  return join_halves(sign_of(low_half(x)), sign_of(high_half(x)));
 }
 // torch.lerp(start, end, weight) with PyTorch's two formulas (exact at both ends).
 template <class V, class T>
@@ -229,26 +280,10 @@ struct Wide64Lanes {
     return v;
   }
   DESCENT_RULE static void store(T* p, V v) { __builtin_memcpy(p, &v, sizeof v); }
-  DESCENT_RULE static V load(const BFloat16* p) { return join(Half::load(p), Half::load(p + half)); }
+  DESCENT_RULE static V load(const BFloat16* p) { return join_halves(Half::load(p), Half::load(p + half)); }
   DESCENT_RULE static void store(BFloat16* p, V v) {
-    Half::store(p, low(v));
-    Half::store(p + half, high(v));
-  }
-  DESCENT_RULE static Vec<T> low(V v) {
-    Vec<T> h;
-    __builtin_memcpy(&h, &v, sizeof h);
-    return h;
-  }
-  DESCENT_RULE static Vec<T> high(V v) {
-    Vec<T> h;
-    __builtin_memcpy(&h, reinterpret_cast<const char*>(&v) + sizeof h, sizeof h);
-    return h;
-  }
-  DESCENT_RULE static V join(Vec<T> lo, Vec<T> hi) {
-    V v;
-    __builtin_memcpy(&v, &lo, sizeof lo);
-    __builtin_memcpy(reinterpret_cast<char*>(&v) + sizeof lo, &hi, sizeof hi);
-    return v;
+    Half::store(p, low_half(v));
+    Half::store(p + half, high_half(v));
   }
 };
 
@@ -305,6 +340,13 @@ DESCENT_OPTIM_MULTIVERSION void vector_loop(const Step step, T* param, const T* 
   for (; i < n; ++i) apply_at<ScalarLanes<T>, Rule>(step, param, grad, state, i);
 }
 
+// A rule that compares lanes and combines the masks itself (Rprop) declares
+//   static constexpr bool narrow_vectors = true;
+// and keeps the 32-byte loops on AVX-512 processors too (see DESCENT_BY_HALVES); such rules are memory
+// bound, so they lose nothing by it.
+template <class Rule>
+inline constexpr bool keeps_narrow_vectors = requires { requires Rule::narrow_vectors; };
+
 #if DESCENT_OPTIM_AVX512
 template <class Rule, class Step, class T, class S, std::size_t K>
 DESCENT_OPTIM_AVX512_TARGET void vector_loop_avx512(const Step step, T* param, const T* grad,
@@ -331,9 +373,11 @@ void run_pass(const Step& step, T* param, const T* grad, const std::array<S*, K>
     std::array<S*, K> shifted = state;
     for (auto& buffer : shifted) buffer += begin;
 #if DESCENT_OPTIM_AVX512
-    if (wide) {
-      vector_loop_avx512<Rule>(step, param + begin, grad + begin, shifted, end - begin);
-      return;
+    if constexpr (!keeps_narrow_vectors<Rule>) {
+      if (wide) {
+        vector_loop_avx512<Rule>(step, param + begin, grad + begin, shifted, end - begin);
+        return;
+      }
     }
 #endif
     vector_loop<Rule>(step, param + begin, grad + begin, shifted, end - begin);

@@ -22,22 +22,6 @@ struct LionStep {
   T grad_multiplier, beta1, one_minus_beta1, beta2, one_minus_beta2, lr, weight_decay;
 };
 
-// sign(x) with sign(0) = 0 and sign(NaN) = NaN, as jnp.sign. Vectors use bitwise selection: GCC lowers a
-// vector ?: to per-lane branches on targets without a blend instruction.
-template <class V>
-DESCENT_RULE V sign_of(V x) {
-  const V one = V{} + 1;
-  if constexpr (std::is_arithmetic_v<V>) {
-    return x > 0 ? one : (x < 0 ? -one : x);
-  } else {
-    using Mask = decltype(x > x);
-    const Mask positive = x > V{}, negative = x < V{};
-    const Mask bits = (positive & __builtin_bit_cast(Mask, one)) | (negative & __builtin_bit_cast(Mask, -one)) |
-                      (~(positive | negative) & __builtin_bit_cast(Mask, x));
-    return __builtin_bit_cast(V, bits);
-  }
-}
-
 struct LionRule {
   template <class T>
   using Step = LionStep<T>;

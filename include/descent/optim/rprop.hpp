@@ -25,6 +25,7 @@ struct RpropRule {
   template <class T>
   using Step = RpropStep<T>;
   static constexpr std::array<const char*, 2> buffers{"prev", "step_size"};
+  static constexpr bool narrow_vectors = true;  // its selects compare lanes (kernel.hpp)
   template <class V, class T>
   DESCENT_RULE static void apply(const RpropStep<T>& s, V& param, V grad, V& prev, V& step_size) {
     V g = grad * s.grad_multiplier;

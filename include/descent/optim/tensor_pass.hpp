@@ -70,8 +70,8 @@ DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& 
     for (; i + Wide::width <= stop; i += Wide::width) {
       const auto t = term(Wide{}, i);
       for (std::size_t k = 0; k < N; ++k) {
-        run[k] += Wide::low(t[k]);
-        run[k] += Wide::high(t[k]);
+        run[k] += low_half(t[k]);
+        run[k] += high_half(t[k]);
       }
     }
     for (; i + width <= stop; i += width) {

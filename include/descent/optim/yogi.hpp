@@ -11,7 +11,7 @@
 // State: exp_avg, exp_avg_sq.
 #include <array>
 
-#include "descent/optim/lion.hpp"
+#include "descent/optim/optimizer.hpp"
 
 namespace descent::optim {
 
