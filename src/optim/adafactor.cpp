@@ -122,11 +122,34 @@ RowBlock<T> row_block(const FactoredShape& f, std::int64_t item, T* p, const T* 
           f.cols};
 }
 
+// max(x, floor) as torch.clamp(min=floor) (NaN stays NaN). 64-byte vectors take it by 32-byte halves:
+// GCC 12 compiles a 64-byte comparison typed for the baseline lane by lane in scalar code.
+template <class V, class T>
+DESCENT_RULE V at_least(V x, T floor) {
+  return maximum(x, splat<V>(floor));
+}
+#if DESCENT_OPTIM_AVX512
+DESCENT_RULE Vec<float> lower_half(Vec64<float> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
+DESCENT_RULE Vec<float> upper_half(Vec64<float> v) {
+  return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+DESCENT_RULE Vec<double> lower_half(Vec64<double> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3); }
+DESCENT_RULE Vec<double> upper_half(Vec64<double> v) { return __builtin_shufflevector(v, v, 4, 5, 6, 7); }
+DESCENT_RULE Vec64<float> at_least(Vec64<float> x, float floor) {
+  const Vec<float> lo = at_least(lower_half(x), floor), hi = at_least(upper_half(x), floor);
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+DESCENT_RULE Vec64<double> at_least(Vec64<double> x, double floor) {
+  const Vec<double> lo = at_least(lower_half(x), floor), hi = at_least(upper_half(x), floor);
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+#endif
+
 // u for one element, or for a vector of one row's columns: g / sqrt(max(R C / mean(R), eps[0]^2)).
 template <class V, class T>
 DESCENT_RULE V factored_update(const VarianceStep<T>& s, V grad, T row_var, V col_var, T row_mean) {
   const V g = grad * s.multiplier;
-  return g / root(maximum(row_var * col_var / row_mean, splat<V>(s.floor)));
+  return g / root(at_least(row_var * col_var / row_mean, s.floor));
 }
 // p * (1 - lr * wd) + scale * u, rounded after each operation as PyTorch's mul_ then add_.
 template <class V, class T>
@@ -139,7 +162,7 @@ DESCENT_RULE T mean_update(const VarianceStep<T>& s, T state, double sum, std::i
   return lerp(state, T(sum / double(count)), s.weight);
 }
 
-// Squares in double: one element, or the lanes of a vector as parts of WideLanes<double>::V, in lane order.
+// Squares in double: one element, or the lanes of a 32-byte vector as parts of WideLanes<double>::V.
 DESCENT_RULE double square(float x) { return double(x) * double(x); }
 DESCENT_RULE double square(double x) { return x * x; }
 using DoubleV = WideLanes<double>::V;
@@ -157,37 +180,102 @@ DESCENT_RULE DoubleLanes<T> squares(typename WideLanes<T>::V x) {
     return {low * low, high * high};
   }
 }
-template <class T>
-DESCENT_RULE double lane_total(const DoubleLanes<T>& lanes) {
-  double total = 0;
-  for (const DoubleV& part : lanes)
-    for (std::int64_t k = 0; k < WideLanes<double>::width; ++k) total += part[k];
-  return total;
-}
 
-// Fast path, pass 1 over one block; returns the block's sum of p^2.
+// The W running sums of squares of one row (lane k sums the columns c % W == k), as 32-byte vectors of
+// doubles. add() takes 32-byte vectors, and 64-byte ones as their lower, then their upper half, so that
+// the 64-byte loops add in the order of the 32-byte ones. With `cols`, the squares are also added to
+// those column sums.
 template <class T>
-DESCENT_OPTIM_MULTIVERSION double block_statistics(const VarianceStep<T> s, const RowBlock<T> b) {
+struct RowSums {
+  DoubleLanes<T> lanes{};
+  DESCENT_RULE void add(typename WideLanes<T>::V x, double* cols = nullptr) {
+    const DoubleLanes<T> sq = squares<T>(x);
+    for (std::size_t h = 0; h < sq.size(); ++h) {
+      lanes[h] += sq[h];
+      if (cols != nullptr) {
+        double* col = cols + std::int64_t(h) * WideLanes<double>::width;
+        WideLanes<double>::store(col, WideLanes<double>::load(col) + sq[h]);
+      }
+    }
+  }
+#if DESCENT_OPTIM_AVX512
+  DESCENT_RULE void add(Vec64<T> x, double* cols = nullptr) {
+    add(lower_half(x), cols);
+    add(upper_half(x), cols == nullptr ? nullptr : cols + WideLanes<T>::width);
+  }
+#endif
+  DESCENT_RULE double total() const {
+    double sum = 0;
+    for (const DoubleV& part : lanes)
+      for (std::int64_t k = 0; k < WideLanes<double>::width; ++k) sum += part[k];
+    return sum;
+  }
+};
+
+#if DESCENT_OPTIM_AVX512
+// The same sums for float rows in the 64-byte loops: the eight lanes in one 64-byte vector of doubles, so
+// that a square takes one vcvtps2pd; same lanes, same order, same results as RowSums<float>.
+struct RowSums64 {
+  Vec64<double> lanes{};
+  DESCENT_RULE void add(Vec<float> x, double* cols = nullptr) {
+    const Vec64<double> wide = __builtin_convertvector(x, Vec64<double>);
+    const Vec64<double> sq = wide * wide;
+    lanes += sq;
+    if (cols != nullptr) {
+      Vec64<double> col;
+      __builtin_memcpy(&col, cols, sizeof col);
+      col += sq;
+      __builtin_memcpy(cols, &col, sizeof col);
+    }
+  }
+  DESCENT_RULE void add(Vec64<float> x, double* cols = nullptr) {
+    add(lower_half(x), cols);
+    add(upper_half(x), cols == nullptr ? nullptr : cols + 8);
+  }
+  DESCENT_RULE double total() const {
+    double sum = 0;
+    for (int k = 0; k < 8; ++k) sum += lanes[k];
+    return sum;
+  }
+};
+#endif
+
+// The row sums a pass with vectors of Wide uses.
+template <class Wide, class T>
+struct SumsFor {
+  using type = RowSums<T>;
+};
+#if DESCENT_OPTIM_AVX512
+template <>
+struct SumsFor<Wide64Lanes<float>, float> {
+  using type = RowSums64;
+};
+#endif
+
+// The fast path's passes over one block. Wide is WideLanes<T> or, on AVX-512 processors, Wide64Lanes<T>:
+// a row's body runs in Wide vectors while a whole one fits, then in 32-byte ones, then the tail in scalars.
+// Pass 1: row_var (lerp of the row means of g^2), the block's column sums of g^2; returns its sum of p^2.
+template <class Wide, class T>
+DESCENT_RULE double statistics_rows(const VarianceStep<T>& s, const RowBlock<T>& b) {
   using L = WideLanes<T>;
-  constexpr std::int64_t width = L::width, part = WideLanes<double>::width;
-  const std::int64_t body = b.cols - b.cols % width;
+  using Sums = typename SumsFor<Wide, T>::type;
+  const std::int64_t body = b.cols - b.cols % L::width;
   std::fill(b.col_sums, b.col_sums + b.cols, 0.0);
   double param_sq = 0;
   for (std::int64_t r = 0; r < b.rows; ++r) {
     const T* g = b.grad + r * b.cols;
     const T* x = b.param + r * b.cols;
-    DoubleLanes<T> grad_lanes{}, param_lanes{};
+    Sums grad_sums, param_sums;
     std::int64_t c = 0;
-    for (; c < body; c += width) {
-      const DoubleLanes<T> g2 = squares<T>(L::load(g + c) * s.multiplier), p2 = squares<T>(L::load(x + c));
-      for (std::size_t h = 0; h < g2.size(); ++h) {
-        grad_lanes[h] += g2[h];
-        param_lanes[h] += p2[h];
-        double* col = b.col_sums + c + std::int64_t(h) * part;
-        WideLanes<double>::store(col, WideLanes<double>::load(col) + g2[h]);
-      }
+    for (; c + Wide::width <= body; c += Wide::width) {
+      grad_sums.add(Wide::load(g + c) * s.multiplier, b.col_sums + c);
+      param_sums.add(Wide::load(x + c));
     }
-    double row_sum = lane_total<T>(grad_lanes), row_param = lane_total<T>(param_lanes);
+    for (; c < body; c += L::width) {
+      grad_sums.add(L::load(g + c) * s.multiplier, b.col_sums + c);
+      param_sums.add(L::load(x + c));
+    }
+    double row_sum = grad_sums.total(), row_param = param_sums.total();
     for (; c < b.cols; ++c) {
       const double g2 = square(T(g[c] * s.multiplier));
       row_sum += g2;
@@ -200,48 +288,76 @@ DESCENT_OPTIM_MULTIVERSION double block_statistics(const VarianceStep<T> s, cons
   return param_sq;
 }
 
-// Fast path, pass 2 over one block; returns the block's sum of u^2.
-template <class T>
-DESCENT_OPTIM_MULTIVERSION double block_update_sq(const VarianceStep<T> s, const RowBlock<T> b) {
+// Pass 2: returns the block's sum of u^2.
+template <class Wide, class T>
+DESCENT_RULE double update_sq_rows(const VarianceStep<T>& s, const RowBlock<T>& b) {
   using L = WideLanes<T>;
-  constexpr std::int64_t width = L::width;
-  const std::int64_t body = b.cols - b.cols % width;
+  const std::int64_t body = b.cols - b.cols % L::width;
   double update_sq = 0;
   for (std::int64_t r = 0; r < b.rows; ++r) {
     const T* g = b.grad + r * b.cols;
     const T row_var = b.row_var[r];
-    DoubleLanes<T> lanes{};
+    typename SumsFor<Wide, T>::type sums;
     std::int64_t c = 0;
-    for (; c < body; c += width) {
-      const DoubleLanes<T> u2 =
-          squares<T>(factored_update(s, L::load(g + c), row_var, L::load(b.col_var + c), b.row_mean));
-      for (std::size_t h = 0; h < u2.size(); ++h) lanes[h] += u2[h];
-    }
-    double row_sum = lane_total<T>(lanes);
+    for (; c + Wide::width <= body; c += Wide::width)
+      sums.add(factored_update(s, Wide::load(g + c), row_var, Wide::load(b.col_var + c), b.row_mean));
+    for (; c < body; c += L::width)
+      sums.add(factored_update(s, L::load(g + c), row_var, L::load(b.col_var + c), b.row_mean));
+    double row_sum = sums.total();
     for (; c < b.cols; ++c) row_sum += square(factored_update(s, g[c], row_var, b.col_var[c], b.row_mean));
     update_sq += row_sum;
   }
   return update_sq;
 }
 
-// Fast path, pass 3 over one block.
-template <class T>
-DESCENT_OPTIM_MULTIVERSION void block_apply(const VarianceStep<T> s, const RowBlock<T> b) {
+// Pass 3: p <- p * (1 - lr * wd) + scale * u.
+template <class Wide, class T>
+DESCENT_RULE void apply_rows(const VarianceStep<T>& s, const RowBlock<T>& b) {
   using L = WideLanes<T>;
-  constexpr std::int64_t width = L::width;
-  const std::int64_t body = b.cols - b.cols % width;
   for (std::int64_t r = 0; r < b.rows; ++r) {
     T* x = b.param + r * b.cols;
     const T* g = b.grad + r * b.cols;
     const T row_var = b.row_var[r];
     std::int64_t c = 0;
-    for (; c < body; c += width) {
-      const typename L::V u = factored_update(s, L::load(g + c), row_var, L::load(b.col_var + c), b.row_mean);
+    for (; c + Wide::width <= b.cols; c += Wide::width) {
+      const auto u = factored_update(s, Wide::load(g + c), row_var, Wide::load(b.col_var + c), b.row_mean);
+      Wide::store(x + c, decayed_step(s, Wide::load(x + c), u));
+    }
+    for (; c + L::width <= b.cols; c += L::width) {
+      const auto u = factored_update(s, L::load(g + c), row_var, L::load(b.col_var + c), b.row_mean);
       L::store(x + c, decayed_step(s, L::load(x + c), u));
     }
     for (; c < b.cols; ++c) x[c] = decayed_step(s, x[c], factored_update(s, g[c], row_var, b.col_var[c], b.row_mean));
   }
 }
+
+// The passes compiled for each instruction set: 32-byte vectors (baseline and AVX2 clones), 64-byte ones.
+template <class T>
+DESCENT_OPTIM_MULTIVERSION double block_statistics(const VarianceStep<T> s, const RowBlock<T> b) {
+  return statistics_rows<WideLanes<T>>(s, b);
+}
+template <class T>
+DESCENT_OPTIM_MULTIVERSION double block_update_sq(const VarianceStep<T> s, const RowBlock<T> b) {
+  return update_sq_rows<WideLanes<T>>(s, b);
+}
+template <class T>
+DESCENT_OPTIM_MULTIVERSION void block_apply(const VarianceStep<T> s, const RowBlock<T> b) {
+  apply_rows<WideLanes<T>>(s, b);
+}
+#if DESCENT_OPTIM_AVX512
+template <class T>
+DESCENT_OPTIM_AVX512_TARGET double block_statistics_avx512(const VarianceStep<T> s, const RowBlock<T> b) {
+  return statistics_rows<Wide64Lanes<T>>(s, b);
+}
+template <class T>
+DESCENT_OPTIM_AVX512_TARGET double block_update_sq_avx512(const VarianceStep<T> s, const RowBlock<T> b) {
+  return update_sq_rows<Wide64Lanes<T>>(s, b);
+}
+template <class T>
+DESCENT_OPTIM_AVX512_TARGET void block_apply_avx512(const VarianceStep<T> s, const RowBlock<T> b) {
+  apply_rows<Wide64Lanes<T>>(s, b);
+}
+#endif
 
 // The reference path: the same three passes as plain scalar loops, one element at a time, summing in the
 // order of the fast path's lanes (a row's body columns into W running sums by c % W, then the rest).
@@ -398,7 +514,8 @@ void Adafactor::update_unfactored(const Tensor& param, const Tensor& grad_tensor
 
 // Factored parameters (two or more dimensions): the three passes described above the kernels. The fast
 // path runs each pass over the blocks with parallel_for (chunks of whole blocks, so no sum depends on the
-// thread count); the reference path runs the plain loops over the blocks in order.
+// thread count), with 64-byte vectors where wide_vectors() says so; the reference path runs the plain
+// loops over the blocks in order.
 void Adafactor::update_factored(const Tensor& param, const Tensor& grad_tensor, Moments& moments,
                                 const StepScalars& k) {
   const FactoredShape f = factored_shape(param);
@@ -408,6 +525,7 @@ void Adafactor::update_factored(const Tensor& param, const Tensor& grad_tensor, 
   scratch_.block_sums.resize(std::size_t(f.items()));
   scratch_.row_means.resize(std::size_t(f.batch));
   const bool reference = reference_path();
+  [[maybe_unused]] const bool wide = !reference && wide_vectors();  // the 64-byte loops
   const std::int64_t grain = std::max<std::int64_t>(1, kBlockElements / std::max<std::int64_t>(f.block_rows * f.cols, 1));
   dispatch_floating(param.dtype(), "adafactor", [&](auto zero) {
     using T = decltype(zero);
@@ -438,12 +556,24 @@ void Adafactor::update_factored(const Tensor& param, const Tensor& grad_tensor, 
 
     each_block([&](std::int64_t item) {
       const RowBlock<T> b = row_block(f, item, p, g, row_var, col_var, col_sums, nullptr);
+#if DESCENT_OPTIM_AVX512
+      if (wide) {
+        block_sums[item] = block_statistics_avx512(s, b);
+        return;
+      }
+#endif
       block_sums[item] = reference ? reference_statistics(s, b) : block_statistics(s, b);
     });
     const double param_sq = blocks_total();
     finish_statistics(s, f, col_sums, row_var, col_var, T(k.eps1), row_means);
     each_block([&](std::int64_t item) {
       const RowBlock<T> b = row_block(f, item, p, g, row_var, col_var, col_sums, row_means);
+#if DESCENT_OPTIM_AVX512
+      if (wide) {
+        block_sums[item] = block_update_sq_avx512(s, b);
+        return;
+      }
+#endif
       block_sums[item] = reference ? reference_update_sq(s, b) : block_update_sq(s, b);
     });
     const double update_sq = blocks_total();
@@ -452,6 +582,12 @@ void Adafactor::update_factored(const Tensor& param, const Tensor& grad_tensor, 
     s.scale = T(-alpha / denom);
     each_block([&](std::int64_t item) {
       const RowBlock<T> b = row_block(f, item, p, g, row_var, col_var, col_sums, row_means);
+#if DESCENT_OPTIM_AVX512
+      if (wide) {
+        block_apply_avx512(s, b);
+        return;
+      }
+#endif
       if (reference)
         reference_apply(s, b);
       else
