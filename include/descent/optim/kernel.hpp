@@ -27,19 +27,17 @@
 // The optimizer kernels are cloned by instruction-set feature, not by -march name: GCC resolves an
 // "arch=haswell" clone with __builtin_cpu_is("haswell"), which is false on every AMD processor, so
 // DESCENT_MULTIVERSION (core/simd.hpp) runs the baseline clone there (measured on this project's AMD EPYC
-// machines). Feature clones are resolved with __builtin_cpu_supports and work on any vendor. No FMA clone:
-// the step is memory bound, and without FMA the compiler cannot contract a*b+c differently in the vector
-// loop and in the scalar reference loop, so the two paths stay bitwise equal (and closer to PyTorch's
-// unfused arithmetic).
+// machines). Feature clones are resolved with __builtin_cpu_supports and work on any vendor. No FMA
+// contraction anywhere (the layer is compiled with -ffp-contract=off): a*b+c rounds the same in the vector
+// loops and in the scalar reference loop, so the paths stay bitwise equal (and close to PyTorch's unfused
+// arithmetic).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DESCENT_NO_MULTIVERSION)
 #define DESCENT_OPTIM_MULTIVERSION __attribute__((target_clones("default", "avx2")))
 // The 64-byte loops. Division and square root are what bound the arithmetic-heavy rules (NAdam, RAdam,
 // AdaBelief, ...), and a processor with a full-width AVX-512 unit does sixteen of them per instruction
 // where AVX2 does eight (measured on this project's machine: the Adam rule at 0.17 ns per element against
-// 0.32 with 32-byte vectors, in cache). AVX-512 brings FMA, so the optim layer is compiled with
-// -ffp-contract=off: a*b+c stays a multiply and an add in every loop, and all paths stay bitwise equal.
-// Square roots of 64-byte vectors are written per lane and vectorised by the compiler, which needs
-// -fno-math-errno (also set for the layer).
+// 0.32 with 32-byte vectors, in cache). Square roots of 64-byte vectors are written per lane and
+// vectorised by the compiler, which needs -fno-math-errno (also set for the layer).
 #define DESCENT_OPTIM_AVX512 1
 #define DESCENT_OPTIM_AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 #else
