@@ -122,28 +122,12 @@ RowBlock<T> row_block(const FactoredShape& f, std::int64_t item, T* p, const T* 
           f.cols};
 }
 
-// max(x, floor) as torch.clamp(min=floor) (NaN stays NaN). 64-byte vectors take it by 32-byte halves:
-// GCC 12 compiles a 64-byte comparison typed for the baseline lane by lane in scalar code.
+// max(x, floor) as torch.clamp(min=floor) (NaN stays NaN); 64-byte vectors compare by 32-byte halves
+// (kernel.hpp).
 template <class V, class T>
 DESCENT_RULE V at_least(V x, T floor) {
   return maximum(x, splat<V>(floor));
 }
-#if DESCENT_OPTIM_AVX512
-DESCENT_RULE Vec<float> lower_half(Vec64<float> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
-DESCENT_RULE Vec<float> upper_half(Vec64<float> v) {
-  return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-}
-DESCENT_RULE Vec<double> lower_half(Vec64<double> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3); }
-DESCENT_RULE Vec<double> upper_half(Vec64<double> v) { return __builtin_shufflevector(v, v, 4, 5, 6, 7); }
-DESCENT_RULE Vec64<float> at_least(Vec64<float> x, float floor) {
-  const Vec<float> lo = at_least(lower_half(x), floor), hi = at_least(upper_half(x), floor);
-  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
-DESCENT_RULE Vec64<double> at_least(Vec64<double> x, double floor) {
-  const Vec<double> lo = at_least(lower_half(x), floor), hi = at_least(upper_half(x), floor);
-  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
-}
-#endif
 
 // u for one element, or for a vector of one row's columns: g / sqrt(max(R C / mean(R), eps[0]^2)).
 template <class V, class T>
@@ -200,8 +184,8 @@ struct RowSums {
   }
 #if DESCENT_OPTIM_AVX512
   DESCENT_RULE void add(Vec64<T> x, double* cols = nullptr) {
-    add(lower_half(x), cols);
-    add(upper_half(x), cols == nullptr ? nullptr : cols + WideLanes<T>::width);
+    add(low_half(x), cols);
+    add(high_half(x), cols == nullptr ? nullptr : cols + WideLanes<T>::width);
   }
 #endif
   DESCENT_RULE double total() const {
@@ -229,8 +213,8 @@ struct RowSums64 {
     }
   }
   DESCENT_RULE void add(Vec64<float> x, double* cols = nullptr) {
-    add(lower_half(x), cols);
-    add(upper_half(x), cols == nullptr ? nullptr : cols + 8);
+    add(low_half(x), cols);
+    add(high_half(x), cols == nullptr ? nullptr : cols + 8);
   }
   DESCENT_RULE double total() const {
     double sum = 0;
