@@ -47,19 +47,30 @@ DESCENT_RULE V variance_update(const VarianceStep<T>& s, V grad, V variance) {
   return g / root(maximum(variance, splat<V>(s.floor)));
 }
 
-// p <- p * decay + scale * u, with u recomputed from the stored variance (the second pass).
-template <class T>
-DESCENT_OPTIM_MULTIVERSION void apply_unfactored(const VarianceStep<T> s, T* p, const T* grad, const T* variance,
-                                                 std::int64_t n) {
-  constexpr std::int64_t width = WideLanes<T>::width;
+// p <- p * decay + scale * u, with u recomputed from the stored variance (the second pass), through lanes L
+// (32- or 64-byte vectors), then a scalar tail.
+template <class L, class T>
+DESCENT_RULE void apply_unfactored_lanes(const VarianceStep<T>& s, T* p, const T* grad, const T* variance,
+                                         std::int64_t n) {
   std::int64_t i = 0;
-  for (; i + width <= n; i += width) {
-    using L = WideLanes<T>;
+  for (; i + L::width <= n; i += L::width) {
     const typename L::V u = variance_update(s, L::load(grad + i), L::load(variance + i));
     L::store(p + i, L::load(p + i) * s.decay + s.scale * u);
   }
   for (; i < n; ++i) p[i] = p[i] * s.decay + s.scale * variance_update(s, grad[i], variance[i]);
 }
+template <class T>
+DESCENT_OPTIM_MULTIVERSION void apply_unfactored(const VarianceStep<T> s, T* p, const T* grad, const T* variance,
+                                                 std::int64_t n) {
+  apply_unfactored_lanes<WideLanes<T>>(s, p, grad, variance, n);
+}
+#if DESCENT_OPTIM_AVX512
+template <class T>
+DESCENT_OPTIM_AVX512_TARGET void apply_unfactored_avx512(const VarianceStep<T> s, T* p, const T* grad,
+                                                         const T* variance, std::int64_t n) {
+  apply_unfactored_lanes<Wide64Lanes<T>>(s, p, grad, variance, n);
+}
+#endif
 
 // ---- The factored update (parameters of two or more dimensions), in three passes over blocks of rows:
 //   1. row means of g^2 into row_var (lerp), each block's column sums of g^2, each block's sum of p^2;
@@ -490,7 +501,14 @@ void Adafactor::update_unfactored(const Tensor& param, const Tensor& grad_tensor
       for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] * s.decay + s.scale * variance_update(s, g[i], variance[i]);
       return;
     }
+    [[maybe_unused]] const bool wide = wide_vectors();
     parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
+#if DESCENT_OPTIM_AVX512
+      if (wide) {
+        apply_unfactored_avx512(s, p + begin, g + begin, variance + begin, end - begin);
+        return;
+      }
+#endif
       apply_unfactored(s, p + begin, g + begin, variance + begin, end - begin);
     });
   });
