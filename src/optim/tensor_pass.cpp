@@ -12,6 +12,7 @@ std::vector<TensorSlice> tensor_slices(const ParamGroup& group, const Segment& s
   DESCENT_CHECK(first + segment.param_count <= group.params.size(),
                 "optimizer: a segment does not start at a parameter of its group");
   std::vector<TensorSlice> slices;
+  slices.reserve(segment.param_count);
   std::int64_t offset = 0;
   for (std::size_t k = 0; k < segment.param_count; ++k) {
     const Tensor& p = group.params[first + k];
