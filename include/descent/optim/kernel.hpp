@@ -173,11 +173,15 @@ DESCENT_RULE V sign_of(V x) {
 DESCENT_BY_HALVES(maximum)
 DESCENT_BY_HALVES(minimum)
 #undef DESCENT_BY_HALVES
-DESCENT_RULE Vec64<float> absolute(Vec64<float> x) { return join_halves(absolute(low_half(x)), absolute(high_half(x))); }
+DESCENT_RULE Vec64<float> absolute(Vec64<float> x) {
+  return join_halves(absolute(low_half(x)), absolute(high_half(x)));
+}
 DESCENT_RULE Vec64<double> absolute(Vec64<double> x) {
   return join_halves(absolute(low_half(x)), absolute(high_half(x)));
 }
-DESCENT_RULE Vec64<float> sign_of(Vec64<float> x) { return join_halves(sign_of(low_half(x)), sign_of(high_half(x))); }
+DESCENT_RULE Vec64<float> sign_of(Vec64<float> x) {
+  return join_halves(sign_of(low_half(x)), sign_of(high_half(x)));
+}
 DESCENT_RULE Vec64<double> sign_of(Vec64<double> x) {
   return join_halves(sign_of(low_half(x)), sign_of(high_half(x)));
 }

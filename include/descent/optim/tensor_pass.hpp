@@ -30,61 +30,98 @@ std::vector<TensorSlice> tensor_slices(const ParamGroup& group, const Segment& s
 // `segment` restricted to one tensor; its state offset assumes state elements of the given dtype.
 Segment slice_segment(const Segment& segment, const TensorSlice& slice, StateDType state_dtype);
 
-// The sums of one block [i, end) for vector_sums: lanes accumulate in T over runs of 1024 elements, then
-// are added in double. Cloned per instruction set like the rule loops; `term` must be always-inlined
-// (DESCENT_TERM) so that each clone computes it with its own vector width.
-template <class T, std::size_t N, class Term>
-DESCENT_OPTIM_MULTIVERSION std::array<double, N> block_sums(const Term& term, std::int64_t i, std::int64_t end) {
-  constexpr std::int64_t width = WideLanes<T>::width;
-  std::array<double, N> sum{};
-  while (i + width <= end) {
-    const std::int64_t stop = std::min(end, i + 1024);
-    std::array<typename WideLanes<T>::V, N> run{};
-    for (; i + width <= stop; i += width) {
-      const auto t = term(WideLanes<T>{}, i);
-      for (std::size_t k = 0; k < N; ++k) run[k] += t[k];
-    }
-    for (std::size_t k = 0; k < N; ++k)
-      for (std::int64_t lane = 0; lane < width; ++lane) sum[k] += double(run[k][lane]);
+// The order in which vector_sums adds, the same for every vector width so that all paths give the same
+// bits: a block is cut into runs of kSumRun elements; inside a run the j-th 32-byte vector of terms goes
+// to accumulator j % 4 (four independent chains, so the adds do not wait on each other), the four are
+// added pairwise in T, ((0 + 1) + (2 + 3)), and their lanes are added in double, in lane order; the
+// elements after the last whole 32-byte vector of the block are added one by one in double.
+inline constexpr std::int64_t kSumRun = 1024;
+
+template <class T, std::size_t N>
+using SumRun = std::array<std::array<typename WideLanes<T>::V, N>, 4>;
+
+template <class T, std::size_t N>
+DESCENT_RULE void add_terms(std::array<typename WideLanes<T>::V, N>& run,
+                            const std::array<typename WideLanes<T>::V, N>& terms) {
+  for (std::size_t k = 0; k < N; ++k) run[k] += terms[k];
+}
+
+template <class T, std::size_t N>
+DESCENT_RULE void fold_run(std::array<double, N>& sum, const SumRun<T, N>& run) {
+  for (std::size_t k = 0; k < N; ++k) {
+    const auto total = (run[0][k] + run[1][k]) + (run[2][k] + run[3][k]);
+    for (std::int64_t lane = 0; lane < WideLanes<T>::width; ++lane) sum[k] += double(total[lane]);
   }
+}
+
+template <class T, std::size_t N, class Term>
+DESCENT_RULE void add_scalar_tail(std::array<double, N>& sum, const Term& term, std::int64_t i, std::int64_t end) {
   for (; i < end; ++i) {
     const auto t = term(ScalarLanes<T>{}, i);
     for (std::size_t k = 0; k < N; ++k) sum[k] += double(t[k]);
   }
+}
+
+// The sums of one block [i, end) for vector_sums, with 32-byte vectors. Cloned per instruction set like
+// the rule loops; `term` must be always-inlined (DESCENT_TERM) so that each clone computes it with its own
+// vector width.
+template <class T, std::size_t N, class Term>
+DESCENT_OPTIM_MULTIVERSION std::array<double, N> block_sums(const Term& term, std::int64_t i, std::int64_t end) {
+  using L = WideLanes<T>;
+  constexpr std::int64_t width = L::width;
+  std::array<double, N> sum{};
+  while (i + width <= end) {
+    const std::int64_t stop = std::min(end, i + kSumRun);
+    SumRun<T, N> run{};
+    for (; i + 4 * width <= stop; i += 4 * width)
+      for (std::int64_t a = 0; a < 4; ++a) add_terms<T, N>(run[a], term(L{}, i + a * width));
+    for (std::size_t a = 0; i + width <= stop; i += width, ++a) add_terms<T, N>(run[a], term(L{}, i));
+    fold_run<T, N>(sum, run);
+  }
+  add_scalar_tail<T, N>(sum, term, i, end);
   return sum;
 }
 
 #if DESCENT_OPTIM_AVX512
-// block_sums with 64-byte vectors, adding in exactly the same order: each 64-byte term is added to the
-// 32-byte runs as its low half, then its high half, and a run's last 32-byte vector (when the run length
-// is an odd number of them) goes through the 32-byte term, so the sums are bitwise those of block_sums.
+// A 64-byte vector of terms: its low half to one accumulator, its high half to the next.
+template <class T, std::size_t N>
+DESCENT_RULE void add_wide_terms(std::array<typename WideLanes<T>::V, N>& lo,
+                                 std::array<typename WideLanes<T>::V, N>& hi,
+                                 const std::array<typename Wide64Lanes<T>::V, N>& terms) {
+  for (std::size_t k = 0; k < N; ++k) {
+    lo[k] += low_half(terms[k]);
+    hi[k] += high_half(terms[k]);
+  }
+}
+
+// The same with 64-byte vectors, in the same order: a 64-byte term covers two 32-byte vectors, so its low
+// half goes to an even accumulator and its high half to the next.
 template <class T, std::size_t N, class Term>
 DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& term, std::int64_t i,
                                                                    std::int64_t end) {
+  using L = WideLanes<T>;
   using Wide = Wide64Lanes<T>;
-  constexpr std::int64_t width = WideLanes<T>::width;
+  constexpr std::int64_t width = L::width;
   std::array<double, N> sum{};
   while (i + width <= end) {
-    const std::int64_t stop = std::min(end, i + 1024);
-    std::array<typename WideLanes<T>::V, N> run{};
-    for (; i + Wide::width <= stop; i += Wide::width) {
-      const auto t = term(Wide{}, i);
-      for (std::size_t k = 0; k < N; ++k) {
-        run[k] += low_half(t[k]);
-        run[k] += high_half(t[k]);
-      }
+    const std::int64_t stop = std::min(end, i + kSumRun);
+    SumRun<T, N> run{};
+    for (; i + 4 * width <= stop; i += 4 * width) {
+      add_wide_terms<T, N>(run[0], run[1], term(Wide{}, i));
+      add_wide_terms<T, N>(run[2], run[3], term(Wide{}, i + 2 * width));
     }
-    for (; i + width <= stop; i += width) {
-      const auto t = term(WideLanes<T>{}, i);
-      for (std::size_t k = 0; k < N; ++k) run[k] += t[k];
+    std::size_t a = 0;
+    if (i + 2 * width <= stop) {
+      add_wide_terms<T, N>(run[0], run[1], term(Wide{}, i));
+      i += 2 * width, a = 2;
     }
-    for (std::size_t k = 0; k < N; ++k)
-      for (std::int64_t lane = 0; lane < width; ++lane) sum[k] += double(run[k][lane]);
+    if (i + width <= stop) {
+      add_terms<T, N>(run[a], term(L{}, i));
+      i += width;
+    }
+    fold_run<T, N>(sum, run);
   }
-  for (; i < end; ++i) {
-    const auto t = term(ScalarLanes<T>{}, i);
-    for (std::size_t k = 0; k < N; ++k) sum[k] += double(t[k]);
-  }
+  add_scalar_tail<T, N>(sum, term, i, end);
   return sum;
 }
 #endif
@@ -96,8 +133,8 @@ DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& 
 // (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i, and is called exactly once per element, so
 // it may also update state in place (LAMB fuses its moment update with its norms this way). Work is split
 // in fixed blocks of kGrain elements, added in order, so the result does not depend on the thread count;
-// inside a block lanes accumulate in T over runs of 1024 elements and are then added in double
-// (vectorised, still accurate).
+// inside a block, lanes accumulate in T over runs of kSumRun elements and are then added in double
+// (vectorised, still accurate; the order is spelled out above kSumRun).
 template <class T, std::size_t N, class Term>
 std::array<double, N> vector_sums(std::int64_t n, Term&& term) {
   const std::int64_t blocks = (n + kGrain - 1) / kGrain;
