@@ -7,8 +7,6 @@
 
 namespace descent::optim {
 
-namespace {
-
 bool processor_has_avx512() {
 #if DESCENT_OPTIM_AVX512
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -17,6 +15,8 @@ bool processor_has_avx512() {
   return false;
 #endif
 }
+
+namespace {
 
 bool choose_wide_vectors() {
   const bool available = processor_has_avx512();

@@ -59,15 +59,6 @@ auto sum_and_square(const std::vector<T>& x) {
   };
 }
 
-bool processor_has_avx512() {
-#if DESCENT_OPTIM_AVX512
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-  return false;
-#endif
-}
-
 // Lengths around every boundary of the order: vectors, groups of four, runs, one kGrain block.
 const std::vector<std::int64_t> kLengths = {0,    1,    7,    8,    9,    17,   31,   32,   33,   56,
                                             1023, 1024, 1025, 1048, 1056, 3000, 4104, 65535, 65536};

@@ -289,6 +289,9 @@ struct Wide64Lanes {
   }
 };
 
+// Whether this processor has what the 64-byte loops need: AVX-512 F, DQ, BW and VL.
+bool processor_has_avx512();
+
 // Whether the fast path runs its 64-byte loops: true on processors with AVX-512 F, DQ, BW and VL, unless
 // the environment variable DESCENT_OPTIM_VECTOR_BYTES=32 asks for the 32-byte loops (the test suite runs
 // its fast-path checks both ways; benchmarks can compare them). Any other value of the variable, or 64 on
