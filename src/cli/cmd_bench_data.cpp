@@ -79,7 +79,7 @@ void run_data_bench(int rounds) {
 static RegisterCommand reg_bench_data{
     "bench data", "one Fashion-MNIST loader epoch against one MLP training epoch", [](CLI::App& sub) {
       auto rounds = std::make_shared<int>(3);
-      sub.add_option("--rounds", *rounds, "epochs of each kind (median reported)")->check(CLI::PositiveNumber);
+      sub.add_option("--rounds", *rounds, "epochs of each kind (median reported)")->check(positive_number());
       sub.callback([rounds] { run_data_bench(*rounds); });
     }};
 

@@ -180,12 +180,12 @@ static RegisterCommand reg_optim{
     [](CLI::App& sub) {
       auto options = std::make_shared<OptimBenchOptions>();
       sub.add_option("--algo", options->algo, "optimizer name (see the registry), default adamw");
-      sub.add_option("--params", options->params, "total parameters")->check(CLI::PositiveNumber);
+      sub.add_option("--params", options->params, "total parameters")->check(positive_number());
       sub.add_option("--tensors", options->tensors, "number of tensors the parameters are split into")
-          ->check(CLI::PositiveNumber);
+          ->check(positive_number());
       sub.add_option("--rows", options->rows, "shape each tensor as a matrix [rows, size / rows]; 1: 1-D (default)")
-          ->check(CLI::PositiveNumber);
-      sub.add_option("--steps", options->steps, "timed steps (median reported)")->check(CLI::PositiveNumber);
+          ->check(positive_number());
+      sub.add_option("--steps", options->steps, "timed steps (median reported)")->check(positive_number());
       sub.add_option("--threads", options->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
       sub.add_option("--state-dtype", options->state_dtype, "float32 or bfloat16")
           ->check(CLI::IsMember({"float32", "bfloat16"}));

@@ -94,8 +94,8 @@ static RegisterCommand reg_step{
       auto options = std::make_shared<StepBenchOptions>();
       sub.add_option("--model", options->model, "simplenet (1-64-64-1, MSE) or mlp (784-256-256-10, cross-entropy)")
           ->check(CLI::IsMember({"simplenet", "mlp"}));
-      sub.add_option("--batch", options->batch, "batch size")->check(CLI::PositiveNumber);
-      sub.add_option("--steps", options->steps, "timed steps")->check(CLI::PositiveNumber);
+      sub.add_option("--batch", options->batch, "batch size")->check(positive_number());
+      sub.add_option("--steps", options->steps, "timed steps")->check(positive_number());
       sub.add_option("--warmup", options->warmup, "untimed steps first")->check(CLI::NonNegativeNumber);
       sub.add_option("--threads", options->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
       sub.callback([options] { run_step_bench(*options); });

@@ -82,7 +82,7 @@ static RegisterCommand reg_compare{
       sub.add_option("--set", o->overrides, "override a key: --set trainer.epochs=3, --set compare.seeds=5 (repeatable)")
           ->allow_extra_args(false);
       sub.add_option("--out", o->out, "comparison folder (default: runs/<name>-<date-time>); an existing one reuses its finished trials");
-      sub.add_option("--parallel", o->parallel, "trials at once (default: compare.parallel, or the cores)")->check(CLI::PositiveNumber);
+      sub.add_option("--parallel", o->parallel, "trials at once (default: compare.parallel, or the cores)")->check(positive_number());
       sub.callback([o] { run_compare(*o); });
     }};
 

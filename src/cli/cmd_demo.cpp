@@ -105,7 +105,7 @@ static RegisterCommand reg_demo{
   auto seed = std::make_shared<std::uint64_t>(0);
   auto epochs = std::make_shared<int>(3);
   sub.add_option("--seed", *seed, "random seed");
-  sub.add_option("--epochs", *epochs, "Fashion-MNIST epochs")->check(CLI::PositiveNumber);
+  sub.add_option("--epochs", *epochs, "Fashion-MNIST epochs")->check(positive_number());
   sub.callback([seed, epochs] {
     seeds_regression(*seed);
     fashion_mnist(*seed, *epochs);

@@ -101,10 +101,10 @@ static RegisterCommand reg_lr_find{
       sub.add_option("config", o->config, "TOML config")->required()->check(CLI::ExistingFile);
       sub.add_option("--set", o->overrides, "override a config key: key.path=value (repeatable)");
       sub.add_option("--out", o->out, "output folder (default: runs/<name>-<time>-lr-find)");
-      sub.add_option("--start-lr", o->finder.start_lr, "first learning rate")->check(CLI::PositiveNumber);
-      sub.add_option("--end-lr", o->finder.end_lr, "last learning rate")->check(CLI::PositiveNumber);
+      sub.add_option("--start-lr", o->finder.start_lr, "first learning rate")->check(positive_number());
+      sub.add_option("--end-lr", o->finder.end_lr, "last learning rate")->check(positive_number());
       sub.add_option("--iterations", o->finder.iterations, "mini-batches (one per learning rate)")
-          ->check(CLI::PositiveNumber);
+          ->check(positive_number());
       sub.add_option("--mode", o->finder.mode, "exponential or linear")
           ->check(CLI::IsMember({"exponential", "linear"}));
       sub.add_option("--smoothing", o->finder.smoothing, "EMA coefficient of the loss, in [0, 1)");

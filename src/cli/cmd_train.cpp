@@ -155,8 +155,8 @@ static RegisterCommand reg_bench_fit{
     "bench fit", "Trainer::fit step cost against the plain loop on the seeds' model (JSON)", [](CLI::App& sub) {
       auto epochs = std::make_shared<std::int64_t>(10);
       auto rounds = std::make_shared<int>(31);
-      sub.add_option("--epochs", *epochs, "epochs per timed run")->check(CLI::PositiveNumber);
-      sub.add_option("--rounds", *rounds, "rounds, each timing the plain loop then fit (median of the per-round ratios)")->check(CLI::PositiveNumber);
+      sub.add_option("--epochs", *epochs, "epochs per timed run")->check(positive_number());
+      sub.add_option("--rounds", *rounds, "rounds, each timing the plain loop then fit (median of the per-round ratios)")->check(positive_number());
       sub.callback([epochs, rounds] { run_fit_bench(*epochs, *rounds); });
     }};
 

@@ -128,7 +128,7 @@ static RegisterCommand reg_tune{
       sub.add_option("config", o->config, "TOML training config with a [tune] table")->required();
       sub.add_option("--set", o->overrides, "override a key: --set tune.trials=50 (repeatable)")->allow_extra_args(false);
       sub.add_option("--dir", o->dir, "study folder (default: studies/<tune.name>); an existing study continues");
-      sub.add_option("--trials", o->trials, "trials the study should count (overrides tune.trials)")->check(CLI::PositiveNumber);
+      sub.add_option("--trials", o->trials, "trials the study should count (overrides tune.trials)")->check(positive_number());
       sub.add_option("--parallel", o->parallel, "worker processes (0: one per core; overrides tune.parallel)")
           ->check(CLI::NonNegativeNumber);
       sub.callback([o] { run_tune(*o); });
@@ -139,7 +139,7 @@ static RegisterCommand reg_tune_worker{
       auto dir = std::make_shared<std::string>();
       auto threads = std::make_shared<int>(1);
       sub.add_option("dir", *dir, "study folder")->required();
-      sub.add_option("--threads", *threads, "compute threads")->check(CLI::PositiveNumber);
+      sub.add_option("--threads", *threads, "compute threads")->check(positive_number());
       sub.group("");  // internal: not listed in --help
       sub.callback([dir, threads] { tune::run_worker(*dir, {.threads = *threads}); });
     }};

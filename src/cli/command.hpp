@@ -25,6 +25,18 @@ struct RegisterCommand {
   }
 };
 
+// A check for options that must be greater than zero. CLI11's PositiveNumber describes a rejected 0 as
+// "not in range 0.000000 to 1.79...e308"; this one says what the option wants.
+inline CLI::Validator positive_number() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double number = 0;
+        if (CLI::detail::lexical_cast(value, number) && number > 0) return {};
+        return "expected a number greater than 0, got '" + value + "'";
+      },
+      "POSITIVE");
+}
+
 // Exit status a callback may request (for example `vectors` when a case fails).
 int& exit_status();
 

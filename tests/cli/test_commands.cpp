@@ -70,6 +70,13 @@ TEST(BenchStep, PrintsOneJsonObject) {
   EXPECT_EQ(json["model"], "simplenet");
 }
 
+TEST(Program, ZeroForAPositiveOptionNamesTheOptionAndWhatItWants) {
+  auto result = run_descent("bench optim --algo sgd --params 1000 --tensors 1 --rows 0 --steps 1");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("--rows: expected a number greater than 0, got '0'"), std::string::npos)
+      << result.output;
+}
+
 TEST(Program, UnknownSubcommandFails) {
   auto result = run_descent("frobnicate");
   EXPECT_NE(result.status, 0);
