@@ -1,3 +1,7 @@
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "descent/core/allocator.hpp"
@@ -139,6 +143,24 @@ TEST(Parallel, ResizingThePoolAfterUseIsSafe) {
       for (std::int64_t i = lo; i < hi; ++i) hits[std::size_t(i)]++;
     });
     for (int h : hits) ASSERT_EQ(h, 1);
+  }
+  set_num_threads(original);
+}
+
+// Regions back to back (workers still polling), after pauses longer than the polling time (workers asleep
+// on the condition variable), and with fewer tasks than threads (idle workers only acknowledge): every
+// index runs exactly once per region, and no region's task runs again in the next one.
+TEST(Parallel, BackToBackAndSleepingRegionsRunEachIndexOnce) {
+  const int original = num_threads();
+  set_num_threads(4);
+  for (int region = 0; region < 3000; ++region) {
+    const std::int64_t n = 1 + region % 7;
+    std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+    parallel_for(0, n, 1, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) hits[std::size_t(i)].fetch_add(1);
+    });
+    for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[std::size_t(i)].load(), 1) << "region " << region << ", index " << i;
+    if (region % 500 == 499) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   set_num_threads(original);
 }
