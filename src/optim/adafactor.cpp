@@ -482,7 +482,7 @@ void Adafactor::update_unfactored(const Tensor& param, const Tensor& grad_tensor
         const T scaled = g[i] * s.multiplier;
         variance[i] = lerp(variance[i], scaled * scaled, s.weight);
       }
-    const auto sums = vector_sums<T, 2>(n, [&](auto lanes, std::int64_t i) DESCENT_TERM {
+    const auto sums = vector_sums<T, 2>(n, [=](auto lanes, std::int64_t i) DESCENT_TERM {
       using L = decltype(lanes);
       const typename L::V x = L::load(p + i);
       typename L::V v = L::load(variance + i);

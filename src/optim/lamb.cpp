@@ -64,7 +64,7 @@ void Lamb::update(const ParamGroup& group, const Segment& segment, ParamState& s
       const T* g = static_cast<const T*>(one.grad);
       S* m = static_cast<S*>(state_buffer("exp_avg", one));
       S* v = static_cast<S*>(state_buffer("exp_avg_sq", one));
-      sums = vector_sums<T, 2>(one.numel, [&](auto lanes, std::int64_t i) DESCENT_TERM {
+      sums = vector_sums<T, 2>(one.numel, [=](auto lanes, std::int64_t i) DESCENT_TERM {
         using L = decltype(lanes);
         typename L::V x = L::load(p + i);
         if (fused) {

@@ -40,7 +40,7 @@ void Lars::update(const ParamGroup& group, const Segment& segment, ParamState& s
       const T* p = static_cast<const T*>(one.param);
       const T* g = static_cast<const T*>(one.grad);
       const T m = T(multiplier), decay = T(wd);
-      sums = vector_sums<T, 2>(one.numel, [&](auto lanes, std::int64_t i) DESCENT_TERM {
+      sums = vector_sums<T, 2>(one.numel, [=](auto lanes, std::int64_t i) DESCENT_TERM {
         using L = decltype(lanes);
         const typename L::V x = L::load(p + i);
         const typename L::V u = L::load(g + i) * m + decay * x;

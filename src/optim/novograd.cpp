@@ -37,7 +37,7 @@ void NovoGrad::update(const ParamGroup& group, const Segment& segment, ParamStat
       using T = decltype(zero);
       const T* g = static_cast<const T*>(one.grad);
       const T m = T(multiplier);
-      sum = vector_sums<T, 1>(one.numel, [&](auto lanes, std::int64_t i) DESCENT_TERM {
+      sum = vector_sums<T, 1>(one.numel, [=](auto lanes, std::int64_t i) DESCENT_TERM {
         using L = decltype(lanes);
         const typename L::V scaled = L::load(g + i) * m;
         return std::array<typename L::V, 1>{scaled * scaled};
