@@ -59,9 +59,9 @@ auto sum_and_square(const std::vector<T>& x) {
   };
 }
 
-// Lengths around every boundary of the order: vectors, groups of four, runs, one kGrain block.
+// Lengths around every boundary of the order: vectors, groups of four, runs, one kSumBlock block.
 const std::vector<std::int64_t> kLengths = {0,    1,    7,    8,    9,    17,   31,   32,   33,   56,
-                                            1023, 1024, 1025, 1048, 1056, 3000, 4104, 65535, 65536};
+                                            1023, 1024, 1025, 1048, 1056, 3000, 4104, 8191, 8192};
 
 template <class T>
 void check_block_kernels() {
@@ -83,11 +83,11 @@ TEST(VectorSums, BlockKernelsFollowTheDocumentedOrderFloat) { check_block_kernel
 TEST(VectorSums, BlockKernelsFollowTheDocumentedOrderDouble) { check_block_kernels<double>(); }
 
 TEST(VectorSums, BlocksAreAddedInOrder) {
-  for (const std::int64_t n : {kGrain - 3, 3 * kGrain + 1001, 5 * kGrain}) {
+  for (const std::int64_t n : {kSumBlock - 3, 3 * kSumBlock + 1001, 5 * kSumBlock, 40 * kSumBlock + 7}) {
     const auto x = random_values<float>(n, 5);
     std::array<double, 2> want{};
-    for (std::int64_t begin = 0; begin < n; begin += kGrain) {
-      const auto block = plain_sums(x, begin, std::min(n, begin + kGrain));
+    for (std::int64_t begin = 0; begin < n; begin += kSumBlock) {
+      const auto block = plain_sums(x, begin, std::min(n, begin + kSumBlock));
       want[0] += block[0], want[1] += block[1];
     }
     EXPECT_EQ((vector_sums<float, 2>(n, sum_and_square(x))), want) << "n = " << n;

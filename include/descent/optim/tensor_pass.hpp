@@ -131,10 +131,15 @@ DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& 
 // Marks a vector_sums term lambda: `[&](auto lanes, std::int64_t i) DESCENT_TERM { ... }`.
 #define DESCENT_TERM __attribute__((always_inline))
 
+// Elements per block of vector_sums: small enough that two threads get nearly equal shares of a tensor
+// (the update pass that follows splits the tensor in equal halves, and each thread then finds much of its
+// half in its own cache), large enough that a block's bookkeeping is negligible.
+inline constexpr std::int64_t kSumBlock = 1 << 13;
+
 // Sums term(lanes, i) over [0, n): term returns std::array<typename decltype(lanes)::V, N> for the element
 // (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i, and is called exactly once per element, so
 // it may also update state in place (LAMB fuses its moment update with its norms this way). Work is split
-// in fixed blocks of kGrain elements, added in order, so the result does not depend on the thread count;
+// in fixed blocks of kSumBlock elements, added in order, so the result does not depend on the thread count;
 // inside a block, lanes accumulate in T over runs of kSumRun elements and are then added in double
 // (vectorised, still accurate; the order is spelled out above kSumRun).
 // Give term its captures by value (`[=]`): each block copies it into a local whose address never escapes,
@@ -143,12 +148,12 @@ DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& 
 // fused norm passes 1.3-2x slower than their traffic.
 template <class T, std::size_t N, class Term>
 std::array<double, N> vector_sums(std::int64_t n, Term&& term) {
-  const std::int64_t blocks = (n + kGrain - 1) / kGrain;
+  const std::int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
   std::vector<std::array<double, N>> partial(std::size_t(blocks), std::array<double, N>{});
   [[maybe_unused]] const bool wide = wide_vectors();
   parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t b = first; b < last; ++b) {
-      const std::int64_t begin = b * kGrain, end = std::min(n, (b + 1) * kGrain);
+      const std::int64_t begin = b * kSumBlock, end = std::min(n, (b + 1) * kSumBlock);
 #if DESCENT_OPTIM_AVX512
       if (wide) {
         partial[std::size_t(b)] = block_sums_avx512<T, N>(term, begin, end);
