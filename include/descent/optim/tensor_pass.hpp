@@ -135,6 +135,7 @@ DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& 
 // (the update pass that follows splits the tensor in equal halves, and each thread then finds much of its
 // half in its own cache), large enough that a block's bookkeeping is negligible.
 inline constexpr std::int64_t kSumBlock = 1 << 13;
+static_assert(kGrain % kSumBlock == 0, "vector_sums gives each thread whole blocks of at least kGrain elements");
 
 // Sums term(lanes, i) over [0, n): term returns std::array<typename decltype(lanes)::V, N> for the element
 // (ScalarLanes<T>) or the vector (WideLanes<T>) starting at i, and is called exactly once per element, so
@@ -151,7 +152,10 @@ std::array<double, N> vector_sums(std::int64_t n, Term&& term) {
   const std::int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
   std::vector<std::array<double, N>> partial(std::size_t(blocks), std::array<double, N>{});
   [[maybe_unused]] const bool wide = wide_vectors();
-  parallel_for(0, blocks, 1, [&](std::int64_t first, std::int64_t last) {
+  // Threads split the blocks as run_pass splits the elements (kGrain elements per task at least, so a
+  // tensor run_pass updates on the calling thread is summed there too): the update pass that follows then
+  // finds each share in the cache of the thread that summed it.
+  parallel_for(0, blocks, kGrain / kSumBlock, [&](std::int64_t first, std::int64_t last) {
     for (std::int64_t b = first; b < last; ++b) {
       const std::int64_t begin = b * kSumBlock, end = std::min(n, (b + 1) * kSumBlock);
 #if DESCENT_OPTIM_AVX512
