@@ -128,7 +128,7 @@ DESCENT_OPTIM_AVX512_TARGET std::array<double, N> block_sums_avx512(const Term& 
 }
 #endif
 
-// Marks a vector_sums term lambda: `[&](auto lanes, std::int64_t i) DESCENT_TERM { ... }`.
+// Marks a vector_sums term lambda: `[=](auto lanes, std::int64_t i) DESCENT_TERM { ... }`.
 #define DESCENT_TERM __attribute__((always_inline))
 
 // Elements per block of vector_sums: small enough that two threads get nearly equal shares of a tensor
