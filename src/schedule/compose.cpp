@@ -61,7 +61,15 @@ std::int64_t SequentialLR::local_step(std::size_t part, std::int64_t step) const
 
 double SequentialLR::compute(std::int64_t step, double base) const {
   const std::size_t part = active(step);
-  return schedulers_[part]->value(local_step(part, step), base);
+  if (part == 0) return schedulers_[0]->value(step, base);
+  return schedulers_[part]->restarted(local_step(part, step), base);
+}
+
+double SequentialLR::chained(std::int64_t step, double current, double base) const {
+  const std::size_t part = active(step);
+  const std::int64_t local = local_step(part, step);
+  if (part > 0 && local == 0) return schedulers_[part]->restarted(0, base);
+  return schedulers_[part]->chained(local, current, base);
 }
 
 std::optional<double> SequentialLR::compute_momentum(std::int64_t step) const {
@@ -80,12 +88,41 @@ void SequentialLR::load_state(const nlohmann::json& state) { load_parts_state(sc
 
 ChainedScheduler::ChainedScheduler(std::vector<SchedulePtr> schedulers) : schedulers_(std::move(schedulers)) {
   require_parts(schedulers_, name());
+  for (const auto& part : schedulers_) {
+    if (const auto* nested = dynamic_cast<const ChainedScheduler*>(part.get()))
+      parts_.insert(parts_.end(), nested->parts_.begin(), nested->parts_.end());
+    else
+      parts_.push_back(part);
+  }
+}
+
+double ChainedScheduler::stepped(std::int64_t step, double current, double base) const {
+  for (const auto& part : parts_)
+    if (!part->multiplies_in_chain()) current = part->chained(step, current, base);
+  return current;
+}
+
+double ChainedScheduler::multiplied(std::int64_t step, double rate) const {
+  for (const auto& part : parts_)
+    if (part->multiplies_in_chain()) rate = part->value(step, rate);
+  return rate;
 }
 
 double ChainedScheduler::compute(std::int64_t step, double base) const {
-  double value = base;
-  for (const auto& part : schedulers_) value = part->value(step, value);
-  return value;
+  if (cached_step_ < 0 || step < cached_step_ || base != cached_base_) {  // start again from step 0
+    cached_step_ = -1;
+    cached_base_ = base;
+    cached_rate_ = base;
+  }
+  while (cached_step_ < step) {
+    ++cached_step_;
+    cached_rate_ = stepped(cached_step_, cached_rate_, base);
+  }
+  return multiplied(step, cached_rate_);
+}
+
+double ChainedScheduler::chained(std::int64_t step, double current, double base) const {
+  return multiplied(step, stepped(step, current, base));
 }
 
 std::optional<double> ChainedScheduler::compute_momentum(std::int64_t step) const {

@@ -24,6 +24,16 @@ double CosineAnnealingLR::compute(std::int64_t step, double base) const {
   return cosine_between(base, eta_min_, static_cast<double>(step), static_cast<double>(T_max_));
 }
 
+double CosineAnnealingLR::chained(std::int64_t step, double current, double base) const {
+  if (step == 0) return current;
+  const double period = static_cast<double>(T_max_);
+  if ((step - 1 - T_max_) % (2 * T_max_) == 0)  // the bottom of the curve, where the ratio below is 0/0
+    return current + (base - eta_min_) * (1.0 - std::cos(std::numbers::pi / period)) / 2.0;
+  return (1.0 + std::cos(std::numbers::pi * double(step) / period)) /
+             (1.0 + std::cos(std::numbers::pi * double(step - 1) / period)) * (current - eta_min_) +
+         eta_min_;
+}
+
 CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(std::int64_t T_0, std::int64_t T_mult, double eta_min)
     : T_0_(T_0), T_mult_(T_mult), eta_min_(eta_min) {
   require(T_0 >= 1, name(), "T_0", T_0, "an integer >= 1");

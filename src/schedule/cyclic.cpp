@@ -13,9 +13,9 @@ CyclicLR::CyclicLR(CyclicOptions options) : options_(std::move(options)) {
   require(std::isfinite(o.base_lr) && o.base_lr >= 0.0, name(), "base_lr", o.base_lr, "a finite number >= 0");
   require(std::isfinite(o.max_lr) && o.max_lr >= 0.0, name(), "max_lr", o.max_lr, "a finite number >= 0");
   require(o.step_size_up >= 1, name(), "step_size_up", o.step_size_up, "an integer >= 1");
-  require(o.step_size_down >= 0, name(), "step_size_down", o.step_size_down,
-          "an integer >= 1 (or 0/absent for step_size_up)");
-  if (o.step_size_down == 0) o.step_size_down = o.step_size_up;
+  if (!o.step_size_down) o.step_size_down = o.step_size_up;
+  require(*o.step_size_down >= 0, name(), "step_size_down", *o.step_size_down,
+          "an integer >= 0 (absent: equal to step_size_up)");
   if (!o.scale_fn) {
     require(o.mode == "triangular" || o.mode == "triangular2" || o.mode == "exp_range", name(), "mode", o.mode,
             "\"triangular\", \"triangular2\" or \"exp_range\"");
@@ -28,7 +28,7 @@ CyclicLR::CyclicLR(CyclicOptions options) : options_(std::move(options)) {
     require(o.base_momentum >= 0.0, name(), "base_momentum", o.base_momentum, "a number >= 0");
     require(o.max_momentum >= 0.0, name(), "max_momentum", o.max_momentum, "a number >= 0");
   }
-  total_size_ = static_cast<double>(o.step_size_up + o.step_size_down);
+  total_size_ = static_cast<double>(o.step_size_up + *o.step_size_down);
   step_ratio_ = static_cast<double>(o.step_size_up) / total_size_;
 }
 

@@ -141,7 +141,7 @@ SchedulePtr build_cyclic(OptionReader& o) {
   c.base_lr = o.required_number("base_lr");
   c.max_lr = o.required_number("max_lr");
   c.step_size_up = o.integer("step_size_up", c.step_size_up);
-  c.step_size_down = o.integer("step_size_down", 0);
+  c.step_size_down = o.integer("step_size_down");
   c.mode = o.text("mode", c.mode);
   c.gamma = o.number("gamma", c.gamma);
   const auto scale_mode = o.text("scale_mode");

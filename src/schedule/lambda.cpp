@@ -59,6 +59,10 @@ double MultiplicativeLR::compute(std::int64_t step, double base) const {
   return base * cached_product_;
 }
 
+double MultiplicativeLR::chained(std::int64_t step, double current, double) const {
+  return step == 0 ? current : current * lr_lambda_(step);
+}
+
 nlohmann::json MultiplicativeLR::state() const {
   nlohmann::json state = {{"step", cached_step_}, {"product", cached_product_}};
   if (function_state_.save) state["function"] = saved_function(function_state_);

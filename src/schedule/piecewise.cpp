@@ -26,7 +26,7 @@ PiecewiseConstant::PiecewiseConstant(std::vector<std::int64_t> boundaries, std::
 
 double PiecewiseConstant::compute(std::int64_t step, double base) const {
   double value = base;
-  for (std::size_t i = 0; i < boundaries_.size() && boundaries_[i] < step; ++i) value *= scales_[i];
+  for (std::size_t i = 0; i < boundaries_.size() && boundaries_[i] <= step; ++i) value *= scales_[i];
   return value;
 }
 

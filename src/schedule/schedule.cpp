@@ -18,6 +18,8 @@ std::optional<double> Schedule::compute_momentum(std::int64_t) const { return st
 
 void Schedule::observe(std::int64_t, double) {}
 
+double Schedule::chained(std::int64_t step, double, double base) const { return value(step, base); }
+
 nlohmann::json Schedule::state() const { return nullptr; }
 
 void Schedule::load_state(const nlohmann::json& state) {

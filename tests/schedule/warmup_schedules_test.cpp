@@ -58,11 +58,12 @@ TEST(Warmup, WarmupStableDecayShapes) {
   EXPECT_NEAR(WarmupStableDecay(options).value(100, 1.0), 0.2, kTight);
 }
 
-TEST(Piecewise, ScalesApplyStrictlyAfterBoundaries) {
+TEST(Piecewise, ScalesApplyFromTheirBoundaries) {
   const PiecewiseConstant schedule({2, 4}, {0.5, 0.1});
-  EXPECT_EQ(schedule.value(2, 1.0), 1.0);  // Optax: boundary < step
+  EXPECT_EQ(schedule.value(1, 1.0), 1.0);  // Optax: the scale applies once count >= boundary
+  EXPECT_EQ(schedule.value(2, 1.0), 0.5);
   EXPECT_EQ(schedule.value(3, 1.0), 0.5);
-  EXPECT_EQ(schedule.value(4, 1.0), 0.5);
+  EXPECT_NEAR(schedule.value(4, 1.0), 0.05, kTight);
   EXPECT_NEAR(schedule.value(5, 1.0), 0.05, kTight);
   EXPECT_EQ(PiecewiseConstant({}, {}).value(7, 0.3), 0.3);
 }

@@ -7,8 +7,8 @@
 //   In exact arithmetic the recursion equals this closed form for all t, including after T_max where the
 //   rate climbs back towards base (period 2 T_max); we use the closed form so the value at step t does not
 //   depend on the path, and it agrees with PyTorch's recursion to rounding (the reference vectors run 120
-//   steps, past T_max, at rtol 1e-6). Inside ChainedScheduler with eta_min != 0 PyTorch's recursion mixes
-//   with the other factors; ChainedScheduler here feeds the previous value as the base instead.
+//   steps, past T_max, at rtol 1e-6). Inside ChainedScheduler the recursion itself is used (chained()),
+//   since there it mixes with the other parts' steps (with eta_min != 0, or past T_max).
 // CosineAnnealingWarmRestarts: the same curve restarted every T_i steps, T_0 first and each period
 //   T_mult times longer than the last (PyTorch's step() without an epoch argument).
 #include "descent/schedule/schedule.hpp"
@@ -19,6 +19,7 @@ class CosineAnnealingLR final : public Schedule {
  public:
   explicit CosineAnnealingLR(std::int64_t T_max, double eta_min = 0.0);
   std::string name() const override { return "cosineannealinglr"; }
+  double chained(std::int64_t step, double current, double base) const override;
 
  private:
   double compute(std::int64_t step, double base) const override;

@@ -7,6 +7,8 @@
 //   momentum = max_momentum - (max_momentum - base_momentum) * scale * scale_fn(cycle or t)
 // mode: triangular (scale_fn 1, per cycle), triangular2 (1 / 2^(cycle-1), per cycle), exp_range
 // (gamma^t, per step). A custom scale_fn replaces the mode and is evaluated per `scale_mode`.
+// step_size_down = 0 is a sawtooth (the rate rises for step_size_up steps and drops back at once), as in
+// PyTorch, which takes any number given and step_size_up only for None.
 // base_lr and max_lr are absolute, as in PyTorch: the base value passed to value() is ignored.
 // The optimizer's momentum (or Adam's beta1; the binding chooses) follows when cycle_momentum is true.
 #include <functional>
@@ -19,7 +21,7 @@ struct CyclicOptions {
   double base_lr = 0.0;                         // required (PyTorch has no default)
   double max_lr = 0.0;                          // required
   std::int64_t step_size_up = 2000;             // >= 1
-  std::int64_t step_size_down = 0;              // 0: equal to step_size_up (PyTorch's None)
+  std::optional<std::int64_t> step_size_down;   // >= 0; absent: equal to step_size_up (PyTorch's None)
   std::string mode = "triangular";              // triangular | triangular2 | exp_range
   double gamma = 1.0;                           // exp_range only
   std::function<double(double)> scale_fn;       // replaces mode when set

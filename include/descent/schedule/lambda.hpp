@@ -9,8 +9,12 @@
 // one call each; state() saves both and load_state() restores them bit for bit, so a resumed run continues
 // from the saved product without replaying lr_lambda. Its cache makes value() not safe to call from two
 // threads at once.
-// Deviation: inside SequentialLR, PyTorch's MultiplicativeLR continues from the rate the previous
-// scheduler left (it has no closed form for step(0)); here every segment starts from the base.
+// Inside ChainedScheduler, LambdaLR overwrites the rate (base * lr_lambda(t)) and MultiplicativeLR
+// multiplies it by lr_lambda(t) for t >= 1, as PyTorch's get_lr() does.
+// Deviation: as a later part of SequentialLR, PyTorch's MultiplicativeLR has no closed form for its restart
+// (step(0)), so it continues from the rate the previous scheduler left and multiplies it by lr_lambda(0) at
+// the milestone, then by lr_lambda(i) after i more steps; here the part starts from the base, as every other
+// part does, and lr_lambda(0) is never called.
 #include <functional>
 
 #include "descent/schedule/schedule.hpp"
@@ -41,6 +45,7 @@ class MultiplicativeLR final : public Schedule {
  public:
   explicit MultiplicativeLR(StepFunction lr_lambda, FunctionState function_state = {});
   std::string name() const override { return "multiplicativelr"; }
+  double chained(std::int64_t step, double current, double base) const override;
   // {"step": s, "product": prod_{i=1..s} lr_lambda(i)}, plus "function" with FunctionState hooks
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& state) override;

@@ -1,7 +1,8 @@
 #pragma once
-// PiecewiseConstant (Optax piecewise_constant_schedule): base times the product of every scale whose
-// boundary lies strictly before the step, value(t) = base * prod_{b_i < t} s_i. Note Optax's strict `<`:
-// a scale at boundary 10 first applies at step 11 (MultiStepLR's milestones apply at the milestone).
+// PiecewiseConstant (Optax 0.2.8 piecewise_constant_schedule): base times the product of every scale whose
+// boundary the step has reached, value(t) = base * prod_{b_i <= t} s_i. Optax's indicator
+// max(0, sign(b_i - count)) is 0 at count == b_i, so a scale at boundary 10 applies from step 10 on, as
+// MultiStepLR's milestones do.
 #include <vector>
 
 #include "descent/schedule/schedule.hpp"
@@ -12,6 +13,7 @@ class PiecewiseConstant final : public Schedule {
  public:
   PiecewiseConstant(std::vector<std::int64_t> boundaries, std::vector<double> scales);
   std::string name() const override { return "piecewise_constant"; }
+  bool multiplies_in_chain() const override { return true; }
 
  private:
   double compute(std::int64_t step, double base) const override;

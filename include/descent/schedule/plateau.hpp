@@ -31,6 +31,7 @@ class ReduceLROnPlateau final : public Schedule {
  public:
   explicit ReduceLROnPlateau(PlateauOptions options = {});
   std::string name() const override { return "reducelronplateau"; }
+  bool multiplies_in_chain() const override { return true; }
   void observe(std::int64_t step, double metric) override;
   nlohmann::json state() const override;
   void load_state(const nlohmann::json& state) override;

@@ -1,5 +1,5 @@
 #pragma once
-// Checks one reference case of ../shared/vectors/schedule (format in that folder's README) against this
+// Checks one reference case of tests/data/vectors/schedule (format in that folder's README) against this
 // library: expected_lr[i] is the value for step i (and expected_momentum[i] for cyclic schedules);
 // reducelronplateau cases feed metrics[i] after step i and compare expected_lr_after_each_metric[i].
 // Case names carry a variant suffix ("cycliclr_exp_range"); sequential_* and chained_* are SequentialLR

@@ -41,6 +41,22 @@ class Schedule {
   // Lower-case PyTorch name ("steplr", "onecyclelr", ...), used in messages and by the CLI.
   virtual std::string name() const = 0;
 
+  // ---- how compositions use a part (compose.hpp)
+  // Inside ChainedScheduler: the rate after this part at `step`, given the rate `current` that the previous
+  // step and the parts before it left, as PyTorch's chainable get_lr() computes it from group["lr"]. The
+  // schedulers PyTorch steps from group["lr"] (StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
+  // PolynomialLR, CosineAnnealingLR, MultiplicativeLR) override it; every other one overwrites the rate with
+  // value(step, base), as PyTorch's LambdaLR, CosineAnnealingWarmRestarts, CyclicLR and OneCycleLR do.
+  virtual double chained(std::int64_t step, double current, double base) const;
+  // Inside ChainedScheduler: true for the schedules PyTorch has no chain form of (descent's warm-up forms,
+  // inverse_sqrt, warmup_stable_decay, piecewise_constant, and ReduceLROnPlateau): they multiply the chain's
+  // rate by their own factor, value(step, rate), after the PyTorch parts have stepped.
+  virtual bool multiplies_in_chain() const { return false; }
+  // Inside SequentialLR, as a part after the first: its rate `step` steps after its milestone. PyTorch
+  // restarts such a part with its closed form at the milestone (step(0)) and steps it chainably from there,
+  // which equals value(step, base) for every schedule but ConstantLR with total_iters = 0.
+  virtual double restarted(std::int64_t step, double base) const { return value(step, base); }
+
  protected:
   virtual double compute(std::int64_t step, double base) const = 0;
   virtual std::optional<double> compute_momentum(std::int64_t step) const;

@@ -24,6 +24,7 @@ class WarmupCosine final : public Schedule {
   WarmupCosine(std::int64_t warmup_steps, std::int64_t total_steps, double start_factor = 0.0,
                double end_factor = 0.0, double exponent = 1.0);
   std::string name() const override { return "warmup_cosine"; }
+  bool multiplies_in_chain() const override { return true; }
 
  private:
   double compute(std::int64_t step, double base) const override;
@@ -36,6 +37,7 @@ class WarmupLinear final : public Schedule {
   WarmupLinear(std::int64_t warmup_steps, std::int64_t total_steps, double start_factor = 0.0,
                double end_factor = 0.0);
   std::string name() const override { return "warmup_linear"; }
+  bool multiplies_in_chain() const override { return true; }
 
  private:
   double compute(std::int64_t step, double base) const override;
@@ -47,6 +49,7 @@ class InverseSqrt final : public Schedule {
  public:
   explicit InverseSqrt(std::int64_t warmup_steps, std::int64_t timescale = 0);  // 0: the default above
   std::string name() const override { return "inverse_sqrt"; }
+  bool multiplies_in_chain() const override { return true; }
 
  private:
   double compute(std::int64_t step, double base) const override;
@@ -66,6 +69,7 @@ class WarmupStableDecay final : public Schedule {
  public:
   explicit WarmupStableDecay(WarmupStableDecayOptions options);
   std::string name() const override { return "warmup_stable_decay"; }
+  bool multiplies_in_chain() const override { return true; }
 
  private:
   double compute(std::int64_t step, double base) const override;
