@@ -15,7 +15,7 @@ namespace descent::optim {
 Adafactor::Adafactor(std::vector<Tensor> params, const nlohmann::json& options)
     : Optimizer({{"lr", 1e-2},
                  {"beta2_decay", -0.8},
-                 {"eps", {double(std::numeric_limits<float>::epsilon()), 1e-3}},
+                 {"eps", {nullptr, 1e-3}},
                  {"d", 1.0},
                  {"weight_decay", 0.0},
                  {"foreach", false},
@@ -25,10 +25,10 @@ Adafactor::Adafactor(std::vector<Tensor> params, const nlohmann::json& options)
 
 void Adafactor::validate(const nlohmann::json& o) const {
   const double lr = o["lr"], decay = o["beta2_decay"], d = o["d"], wd = o["weight_decay"];
-  const double eps1 = o["eps"][0], eps2 = o["eps"][1];
+  const double eps1 = o["eps"][0].is_null() ? 0.0 : o["eps"][0].get<double>(), eps2 = o["eps"][1];
   check_option(name(), "lr", lr, lr >= 0, "lr >= 0");
   check_option(name(), "beta2_decay", decay, decay <= 0, "beta2_decay <= 0");
-  check_option(name(), "eps[0]", eps1, eps1 >= 0, "eps[0] >= 0");
+  check_option(name(), "eps[0]", eps1, eps1 >= 0, "eps[0] >= 0 (or null: the parameter dtype's epsilon)");
   check_option(name(), "eps[1]", eps2, eps2 >= 0, "eps[1] >= 0");
   check_option(name(), "d", d, d >= 1, "d >= 1");
   check_option(name(), "weight_decay", wd, wd >= 0, "weight_decay >= 0");
@@ -433,13 +433,25 @@ void Adafactor::update(const ParamGroup& group, const Segment& segment, ParamSta
     update_tensor(group, *slice.param, slice.param->grad(), moments_[slice.param_index], t);
 }
 
+namespace {
+
+// eps[0]; null (the default, PyTorch's None) is the machine epsilon of the parameter's dtype.
+double eps1_for(const ParamGroup& group, DType dtype) {
+  const auto& eps1 = group.options["eps"][0];
+  if (!eps1.is_null()) return eps1.get<double>();
+  return dtype == DType::Float64 ? std::numeric_limits<double>::epsilon()
+                                 : double(std::numeric_limits<float>::epsilon());
+}
+
+}  // namespace
+
 void Adafactor::update_tensor(const ParamGroup& group, const Tensor& param, const Tensor& grad_tensor,
                               Moments& moments, std::int64_t step) {
   const double lr = group.number("lr");
   const StepScalars scalars{lr,
                             group.number("weight_decay"),
                             group.number("d"),
-                            group.pair("eps", 0),
+                            eps1_for(group, param.dtype()),
                             group.pair("eps", 1),
                             grad_multiplier(group),
                             std::pow(double(step), group.number("beta2_decay")),

@@ -49,10 +49,11 @@ struct SearchResult {
 };
 
 // PyTorch's _strong_wolfe: bracketing, then zoom by cubic interpolation. `evaluate(t)` returns the loss
-// and flat gradient at x + t d.
+// and flat gradient at x + t d. LBFGS.step calls it with its defaults, whatever the group's options: the
+// zoom stops once the bracket is narrower than 1e-9 (its tolerance_change) and after 25 evaluations.
 SearchResult strong_wolfe(const std::function<std::pair<double, Vector>(double)>& evaluate, double t, const Vector& d,
-                          double f, const Vector& g, double gtd, double tolerance_change) {
-  constexpr double c1 = 1e-4, c2 = 0.9;
+                          double f, const Vector& g, double gtd) {
+  constexpr double c1 = 1e-4, c2 = 0.9, tolerance_change = 1e-9;
   constexpr int max_ls = 25;
   const double d_norm = max_abs(d);
   auto [f_new, g_new] = evaluate(t);
@@ -235,6 +236,45 @@ double LBFGS::evaluate(const std::function<double()>& closure) {
   }
 }
 
+// The search direction d = -H g (PyTorch's LBFGS.step): steepest descent on the first iteration, else the
+// curvature pair of the last step joins the history (when y's > 1e-10) and the two-loop recursion runs.
+void LBFGS::update_direction(const Vector& flat_grad, std::size_t history_size) {
+  History& h = history_;
+  if (h.n_iter == 1) {
+    h.d = flat_grad;
+    for (double& v : h.d) v = -v;
+    h.old_dirs.clear(), h.old_stps.clear(), h.ro.clear();
+    h.h_diag = 1;
+  } else {
+    Vector y = flat_grad, s = h.d;
+    axpy(-1.0, h.prev_flat_grad, y);
+    for (double& v : s) v *= h.t;
+    const double ys = dot(y, s);
+    if (ys > 1e-10) {
+      if (h.old_dirs.size() == history_size) {
+        h.old_dirs.erase(h.old_dirs.begin()), h.old_stps.erase(h.old_stps.begin()), h.ro.erase(h.ro.begin());
+      }
+      h.h_diag = ys / dot(y, y);
+      h.old_dirs.push_back(std::move(y)), h.old_stps.push_back(std::move(s)), h.ro.push_back(1.0 / ys);
+    }
+    // Two-loop recursion: d = -H g.
+    const std::size_t count = h.old_dirs.size();
+    std::vector<double> al(count);
+    Vector q = flat_grad;
+    for (double& v : q) v = -v;
+    for (std::size_t i = count; i-- > 0;) {
+      al[i] = dot(h.old_stps[i], q) * h.ro[i];
+      axpy(-al[i], h.old_dirs[i], q);
+    }
+    for (double& v : q) v *= h.h_diag;
+    for (std::size_t i = 0; i < count; ++i) {
+      const double be_i = dot(h.old_dirs[i], q) * h.ro[i];
+      axpy(al[i] - be_i, h.old_stps[i], q);
+    }
+    h.d = std::move(q);
+  }
+}
+
 double LBFGS::step(const std::function<double()>& closure) {
   DESCENT_CHECK(param_groups().size() == 1, "lbfgs: supports exactly one parameter group (PyTorch's rule); this "
                 "optimizer has ", param_groups().size());
@@ -259,39 +299,7 @@ double LBFGS::step(const std::function<double()>& closure) {
   while (n_iter < max_iter) {
     ++n_iter;
     ++h.n_iter;
-    if (h.n_iter == 1) {
-      h.d = flat_grad;
-      for (double& v : h.d) v = -v;
-      h.old_dirs.clear(), h.old_stps.clear(), h.ro.clear();
-      h.h_diag = 1;
-    } else {
-      Vector y = flat_grad, s = h.d;
-      axpy(-1.0, h.prev_flat_grad, y);
-      for (double& v : s) v *= h.t;
-      const double ys = dot(y, s);
-      if (ys > 1e-10) {
-        if (h.old_dirs.size() == history_size) {
-          h.old_dirs.erase(h.old_dirs.begin()), h.old_stps.erase(h.old_stps.begin()), h.ro.erase(h.ro.begin());
-        }
-        h.h_diag = ys / dot(y, y);
-        h.old_dirs.push_back(std::move(y)), h.old_stps.push_back(std::move(s)), h.ro.push_back(1.0 / ys);
-      }
-      // Two-loop recursion: d = -H g.
-      const std::size_t count = h.old_dirs.size();
-      std::vector<double> al(count);
-      Vector q = flat_grad;
-      for (double& v : q) v = -v;
-      for (std::size_t i = count; i-- > 0;) {
-        al[i] = dot(h.old_stps[i], q) * h.ro[i];
-        axpy(-al[i], h.old_dirs[i], q);
-      }
-      for (double& v : q) v *= h.h_diag;
-      for (std::size_t i = 0; i < count; ++i) {
-        const double be_i = dot(h.old_dirs[i], q) * h.ro[i];
-        axpy(al[i] - be_i, h.old_stps[i], q);
-      }
-      h.d = std::move(q);
-    }
+    update_direction(flat_grad, history_size);
     h.prev_flat_grad = flat_grad;
     h.prev_loss = loss;
     if (h.n_iter == 1) {
@@ -314,7 +322,7 @@ double LBFGS::step(const std::function<double()>& closure) {
         set_params(x_init);
         return std::pair<double, Vector>(f, std::move(g));
       };
-      SearchResult result = strong_wolfe(directional, h.t, h.d, loss, flat_grad, gtd, tolerance_change);
+      SearchResult result = strong_wolfe(directional, h.t, h.d, loss, flat_grad, gtd);
       loss = result.f, flat_grad = std::move(result.g), h.t = result.t, ls_evals = result.evals;
       add_to_params(h.t, h.d);
       opt_cond = max_abs(flat_grad) <= tolerance_grad;

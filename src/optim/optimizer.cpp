@@ -18,6 +18,15 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
+// An array option: as many numbers as the default holds; an element whose default is null (PyTorch's None,
+// as Adafactor's eps[0]) may also be null.
+bool array_fits(const nlohmann::json& value, const nlohmann::json& want) {
+  if (!value.is_array() || value.size() != want.size()) return false;
+  for (std::size_t i = 0; i < value.size(); ++i)
+    if (!value[i].is_number() && !(value[i].is_null() && want[i].is_null())) return false;
+  return true;
+}
+
 }  // namespace
 
 // ---- ParamGroup
@@ -93,9 +102,7 @@ nlohmann::json Optimizer::complete_options(const nlohmann::json& options, const 
     }
     const auto& want = spec->default_value;
     const bool ok = want.is_boolean()  ? value.is_boolean()
-                    : want.is_array()  ? value.is_array() && value.size() == want.size() &&
-                                            std::all_of(value.begin(), value.end(),
-                                                        [](const auto& v) { return v.is_number(); })
+                    : want.is_array()  ? array_fits(value, want)
                     : want.is_string() ? value.is_string()
                                        : value.is_number();
     DESCENT_CHECK(ok, name(), ": option '", key, "' = ", value.dump(), " has the wrong type; expected ",

@@ -27,13 +27,14 @@ void Sgd::validate(const nlohmann::json& o) const {
 void Sgd::update(const ParamGroup& group, const Segment& segment, ParamState& state) {
   const double multiplier = grad_multiplier(group), wd = group.number("weight_decay"), lr = group.number("lr");
   const double momentum = group.number("momentum"), dampening = group.number("dampening");
-  const bool nesterov = group.flag("nesterov"), first = state.step == 0;
+  const bool nesterov = group.flag("nesterov"), first = state.scalars[0] == 0.0;
   auto make_step = [&]<class T>() {
     return SgdStep<T>{T(multiplier), T(wd), T(lr), T(momentum), T(1.0 - dampening), nesterov, first};
   };
-  if (momentum != 0)
+  if (momentum != 0) {
     run_rule<SgdMomentumRule>(segment, make_step);
-  else
+    state.scalars[0] = 1.0;
+  } else
     run_rule<SgdRule>(segment, make_step);
   ++state.step;
 }

@@ -11,8 +11,8 @@
 //   u      <- g / sqrt(max(V, eps[0]^2));   p <- p - alpha / max(1, RMS(u) / d) * u
 // Source: Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost", as
 // PyTorch formulates it: no first moment, relative step size rho_t capped by lr, update clipping by d.
-// eps[0] defaults to float32's machine epsilon (PyTorch's None, which means the parameter dtype's
-// epsilon: the same for float32 parameters). The factored state of an R x C matrix is R + C numbers,
+// eps[0] defaults to null, PyTorch's None: the machine epsilon of each parameter's dtype (1.19e-7 for
+// float32, 2.2e-16 for float64). The factored state of an R x C matrix is R + C numbers,
 // which state_bytes() reports; state_dict() holds "<i>.row_var" ([..., R, 1]), "<i>.col_var"
 // ([..., 1, C]) or "<i>.variance" as PyTorch names them, in the parameter's dtype (state_dtype "bfloat16"
 // does not apply: the factored state is already small). Not an element-wise rule: per-tensor passes. The

@@ -64,10 +64,14 @@ class Adam : public Optimizer {
   std::string name() const override { return "adam"; }
 
  protected:
-  // AdamW: the same algorithm with decoupled decay and weight_decay 0.01 by default.
-  Adam(std::vector<Tensor> params, const nlohmann::json& options, bool decoupled, double weight_decay);
+  // AdamW: the same algorithm with decoupled decay (no decoupled_weight_decay option) and weight_decay 0.01
+  // by default.
+  Adam(std::vector<Tensor> params, const nlohmann::json& options, bool adamw, double weight_decay);
   void validate(const nlohmann::json& options) const override;
   void update(const ParamGroup& group, const Segment& segment, ParamState& state) override;
+
+ private:
+  bool adamw_ = false;
 };
 
 class AdamW final : public Adam {

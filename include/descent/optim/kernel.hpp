@@ -144,8 +144,8 @@ template <class V>
 DESCENT_RULE V absolute(V x) {
   return select(x < V{}, -x, x);
 }
-// sign(x) with sign(0) = 0 and sign(NaN) = NaN, as torch.sign and jnp.sign. Vectors use bitwise selection:
-// GCC lowers a vector ?: to per-lane branches on targets without a blend instruction.
+// sign(x) with sign(0) = 0 and sign(NaN) = NaN, as jnp.sign (the Optax rules, Lion and Yogi, use it);
+// torch.sign(NaN) is 0 instead, which Rprop spells out itself.
 template <class V>
 DESCENT_RULE V sign_of(V x) {
   const V one = V{} + 1;

@@ -7,6 +7,8 @@
 //   d  <- -H g   (two-loop recursion over the last history_size pairs s = t d, y = g' - g with y.s > 1e-10;
 //                 initial H = y.s / y.y of the newest pair; d = -g on the very first iteration)
 //   t  <- min(1, 1 / ||g||_1) * lr on the very first iteration, else lr; or a strong-Wolfe search from there
+//         (c1 1e-4, c2 0.9, at most 25 evaluations, and its own tolerance_change of 1e-9 whatever the
+//         group's: PyTorch's LBFGS.step passes neither to _strong_wolfe)
 //   p  <- p + t d;  stop after max_iter iterations or max_eval closure calls, or when max|g| <=
 //         tolerance_grad, max|t d| <= tolerance_change, |loss - previous loss| < tolerance_change, or the
 //         directional derivative g.d > -tolerance_change
@@ -50,6 +52,7 @@ class LBFGS final : public Optimizer {
   void set_params(const Vector& values);
   Vector flat_params() const;
   double evaluate(const std::function<double()>& closure);
+  void update_direction(const Vector& flat_grad, std::size_t history_size);
   History history_;
 };
 

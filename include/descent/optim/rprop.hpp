@@ -8,6 +8,9 @@
 //   p   <- p - sign(g) * η;   g_prev <- g
 // Source: Riedmiller & Braun 1993 (the Rprop- variant without weight backtracking), as PyTorch.
 // lr is read only when a parameter's state is created, like PyTorch.
+// A NaN gradient element takes no step, as in PyTorch, where torch.sign(NaN) is 0: its factor is 1 (the
+// product's sign is 0), its parameter is unchanged, and the NaN is kept as its previous gradient, so the
+// next step's factor is 1 again.
 // State: prev, step_size.
 #include <array>
 
@@ -34,7 +37,7 @@ struct RpropRule {
     const V size = s.first_step ? splat<V>(s.initial_step_size) : step_size;
     step_size = minimum(maximum(size * factor, splat<V>(s.step_size_min)), splat<V>(s.step_size_max));
     g = select(factor == splat<V>(s.eta_minus), zero, g);
-    const V sign = select(g > zero, one, select(g < zero, -one, g));
+    const V sign = select(g > zero, one, select(g < zero, -one, zero));  // torch.sign(NaN) is 0: no step
     param = param - sign * step_size;
     prev = g;
   }

@@ -2,13 +2,16 @@
 // SGD with momentum, dampening, Nesterov momentum and L2 weight decay (torch.optim.SGD, PyTorch 2.11).
 //
 //   g  <- ±grad * grad_scale + weight_decay * p            (minus when maximize)
-//   b  <- g                                   on the parameter's first step (no dampening, as PyTorch)
+//   b  <- g                                   on the parameter's first step with momentum != 0 (no
+//                                             dampening, as PyTorch creates the buffer then)
 //   b  <- momentum * b + (1 - dampening) * g  afterwards
 //   g  <- g + momentum * b  if nesterov, else b            (only when momentum != 0)
 //   p  <- p - lr * g
 // Source: Sutskever et al. 2013 as formulated by PyTorch. Deviation from the paper: PyTorch applies the
 // learning rate outside the buffer (b holds gradients, not steps), which matters when lr changes.
-// State: momentum_buffer (only when momentum != 0).
+// State: momentum_buffer (only when momentum != 0), and per parameter the scalar momentum_buffer_started
+// (1 once the buffer holds a gradient), so that a momentum scheduled up from 0 starts the buffer from g, as
+// PyTorch does when its momentum_buffer is None.
 #include <array>
 
 #include "descent/optim/optimizer.hpp"
@@ -51,6 +54,7 @@ class Sgd final : public Optimizer {
  protected:
   void validate(const nlohmann::json& options) const override;
   void update(const ParamGroup& group, const Segment& segment, ParamState& state) override;
+  std::vector<std::string> scalar_state_names() const override { return {"momentum_buffer_started"}; }
 };
 
 }  // namespace descent::optim
