@@ -17,10 +17,10 @@ void check_max_norm(double max_norm, const char* where) {
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type,
                        bool error_if_nonfinite) {
-  check_max_norm(max_norm, "clip_grad_norm_");
+  DESCENT_CHECK(!std::isnan(max_norm), "clip_grad_norm_: max_norm = ", max_norm, "; expected a number");
   check_norm_type(norm_type, "clip_grad_norm_");
   const GradientLayout layout = collect_gradients(params, "clip_grad_norm_");
-  const GradNormResult total = global_grad_norm(layout, norm_type);
+  const GradNormResult total = norm_type > 0.0 ? global_grad_norm(layout, norm_type) : global_grad_norm(params, norm_type);
   DESCENT_CHECK(!error_if_nonfinite || std::isfinite(total.norm), "clip_grad_norm_: the total norm of order ",
                 norm_type, " of the gradients is ", total.norm,
                 ", so it cannot be clipped; expected a finite norm (set error_if_nonfinite = false to "
@@ -35,7 +35,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-  DESCENT_CHECK(clip_value >= 0.0, "clip_grad_value_: clip_value = ", clip_value, "; expected a number >= 0");
+  DESCENT_CHECK(!std::isnan(clip_value), "clip_grad_value_: clip_value = ", clip_value, "; expected a number");
   scale_and_clamp_grads_(collect_gradients(params, "clip_grad_value_"), 1.0, clip_value);
   for (const Tensor& param : params)
     if (param.grad().defined()) param.grad().mark_modified();

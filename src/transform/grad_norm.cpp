@@ -135,7 +135,9 @@ DESCENT_MULTIVERSION void scale_f64(double* DESCENT_RESTRICT x, std::int64_t n, 
 // NaN passes through, as torch.clamp does.
 template <class T>
 [[gnu::always_inline]] inline T clamp_value(T v, T limit) {
-  return v < -limit ? -limit : (v > limit ? limit : v);
+  // torch.clamp(v, -limit, limit) = min(max(v, -limit), limit), NaN kept: a negative limit gives `limit`.
+  const T raised = v < -limit ? -limit : v;
+  return raised > limit ? limit : raised;
 }
 DESCENT_MULTIVERSION void scale_clamp_f32(float* DESCENT_RESTRICT x, std::int64_t n, float m, float limit) {
   for (std::int64_t i = 0; i < n; ++i) x[i] = clamp_value(float(x[i] * m), limit);
@@ -237,15 +239,76 @@ GradNormResult finish(NormKind kind, double p, const Partial& total) {
   return result;
 }
 
+// The norm of order p of a list of values as torch.linalg.vector_norm takes it, for the orders the fast
+// kinds do not cover: 0 (the number of non-zero values, NaN counting), -inf (the smallest |x|) and a
+// negative p ((sum |x|^p)^(1/p), where a zero makes the sum infinite and the norm 0). NaN propagates.
+class UnusualNorm {
+ public:
+  explicit UnusualNorm(double p) : p_(p) {}
+  void add(double x) {
+    const double a = std::fabs(x);
+    if (std::isnan(x)) nan_ = true;
+    else if (p_ == 0.0) value_ += x != 0.0;
+    else if (p_ == -kInfNorm) value_ = count_ == 0 ? a : std::min(value_, a);
+    else value_ += std::pow(a, p_);
+    ++count_;
+  }
+  double result() const {
+    if (nan_) return std::numeric_limits<double>::quiet_NaN();
+    if (p_ == 0.0) return value_;
+    if (p_ == -kInfNorm) return count_ == 0 ? kInfNorm : value_;  // torch: the min over no element is +inf
+    return std::pow(value_, 1.0 / p_);
+  }
+
+ private:
+  double p_, value_ = 0.0;
+  std::int64_t count_ = 0;
+  bool nan_ = false;
+};
+
+// PyTorch's _get_total_norm for those orders: each tensor's norm, then the norm of the tensors' norms (for
+// 0 this counts the tensors holding a non-zero element; for -inf and negative p it equals the norm of all
+// elements taken together).
+GradNormResult unusual_grad_norm(const std::vector<Tensor>& grads, double p, double multiplier) {
+  GradNormResult result;
+  UnusualNorm total(p);
+  for (const Tensor& grad : grads) {
+    UnusualNorm norm(p);
+    dispatch_floating(grad.dtype(), "global_grad_norm", [&](auto zero) {
+      using T = decltype(zero);
+      const T* base = static_cast<const T*>(grad.storage()->data());
+      for_each_offset(grad.shape(), grad.strides(), grad.offset(), [&](std::int64_t at) {
+        const T u = T(base[at] * T(multiplier));
+        result.found_nonfinite |= !std::isfinite(u);
+        norm.add(double(u));
+      });
+    });
+    total.add(norm.result());
+  }
+  result.norm = grads.empty() ? 0.0 : total.result();
+  return result;
+}
+
+bool is_unusual(double norm_type) { return norm_type <= 0.0; }
+
+std::vector<Tensor> defined_grads(const std::vector<Tensor>& params) {
+  std::vector<Tensor> grads;
+  for (const Tensor& param : params)
+    if (param.grad().defined()) grads.push_back(param.grad());
+  return grads;
+}
+
 }  // namespace
 
 void check_norm_type(double norm_type, const char* where) {
-  DESCENT_CHECK((norm_type > 0.0 && std::isfinite(norm_type)) || norm_type == kInfNorm, where,
-                ": norm_type = ", norm_type, "; expected a finite p > 0 (1, 2, ...) or inf");
+  DESCENT_CHECK(!std::isnan(norm_type), where, ": norm_type = ", norm_type,
+                "; expected a number: p (1, 2, ...), inf, 0, a negative p or -inf, as torch.linalg.vector_norm");
 }
 
 GradNormResult global_grad_norm(const GradientLayout& layout, double norm_type, double grad_multiplier) {
   check_norm_type(norm_type, "global_grad_norm");
+  DESCENT_CHECK(!is_unusual(norm_type), "global_grad_norm: norm_type = ", norm_type,
+                " takes per-tensor norms; expected the gradients as a list of parameters for it");
   const NormKind kind = kind_of(norm_type);
   // Scratch reused across calls. Worker threads must see the caller's vectors, not their own
   // thread_local instances, hence the plain references the lambdas capture.
@@ -274,12 +337,15 @@ GradNormResult global_grad_norm(const GradientLayout& layout, double norm_type, 
 }
 
 GradNormResult global_grad_norm(const std::vector<Tensor>& params, double norm_type, double grad_multiplier) {
+  check_norm_type(norm_type, "global_grad_norm");
+  if (is_unusual(norm_type)) return unusual_grad_norm(defined_grads(params), norm_type, grad_multiplier);
   return global_grad_norm(collect_gradients(params, "global_grad_norm"), norm_type, grad_multiplier);
 }
 
 GradNormResult global_grad_norm_reference(const std::vector<Tensor>& params, double norm_type,
                                           double grad_multiplier) {
   check_norm_type(norm_type, "global_grad_norm_reference");
+  if (is_unusual(norm_type)) return unusual_grad_norm(defined_grads(params), norm_type, grad_multiplier);
   const NormKind kind = kind_of(norm_type);
   Partial total;
   for (const Tensor& param : params) {

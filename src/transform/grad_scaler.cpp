@@ -32,14 +32,17 @@ double GradScaler::inv_scale() const {
 
 bool GradScaler::unscale_(const std::vector<Tensor>& params) {
   if (!options_.enabled) return false;
-  DESCENT_CHECK(!unscaled_, "GradScaler::unscale_: already called since the last update(); expected one "
-                            "unscale_ per step");
+  for (std::size_t i = 0; i < params.size(); ++i)
+    DESCENT_CHECK(!params[i].defined() || !unscaled_.contains(params[i].impl()), "GradScaler::unscale_: parameter ",
+                  i, " (shape ", params[i].shape(), ") was already unscaled since the last update(); expected one "
+                  "unscale_ per optimizer per step");
   const GradientLayout layout = collect_gradients(params, "GradScaler::unscale_");
   const bool found = global_grad_norm(layout, kInfNorm, inv_scale()).found_nonfinite;
   scale_grads_(layout, inv_scale());
   for (const Tensor& param : params)
     if (param.grad().defined()) param.grad().mark_modified();
-  unscaled_ = true;
+  for (const Tensor& param : params)
+    if (param.defined()) unscaled_.insert(param.impl());
   record_inf_check(found);
   return found;
 }
@@ -55,16 +58,17 @@ void GradScaler::update() {
   DESCENT_CHECK(inf_checked_, "GradScaler::update: no Inf/NaN check was recorded since the last update; "
                               "expected unscale_() or record_inf_check() (GradientPipeline::apply does it) first");
   if (found_inf_) {
-    scale_ = float(scale_ * float(options_.backoff_factor));
+    scale_ = float(double(scale_) * options_.backoff_factor);  // one rounding, as PyTorch's float * double
     growth_tracker_ = 0;
   } else if (growth_tracker_ + 1 == options_.growth_interval) {
-    const float grown = float(scale_ * float(options_.growth_factor));
+    const float grown = float(double(scale_) * options_.growth_factor);
     if (std::isfinite(grown)) scale_ = grown;
     growth_tracker_ = 0;
   } else {
     ++growth_tracker_;
   }
-  inf_checked_ = found_inf_ = unscaled_ = false;
+  inf_checked_ = found_inf_ = false;
+  unscaled_.clear();
 }
 
 void GradScaler::update(double new_scale) {
@@ -72,7 +76,8 @@ void GradScaler::update(double new_scale) {
   DESCENT_CHECK(new_scale > 0.0 && std::isfinite(float(new_scale)), "GradScaler::update: new_scale = ",
                 new_scale, "; expected a finite float32 number > 0");
   scale_ = float(new_scale);
-  inf_checked_ = found_inf_ = unscaled_ = false;
+  inf_checked_ = found_inf_ = false;
+  unscaled_.clear();
 }
 
 nlohmann::json GradScaler::state_dict() const {
@@ -102,7 +107,8 @@ void GradScaler::load_state_dict(const nlohmann::json& state) {
     options_ = loaded;
     scale_ = float(loaded.init_scale);
     growth_tracker_ = tracker;
-    inf_checked_ = found_inf_ = unscaled_ = false;
+    inf_checked_ = found_inf_ = false;
+    unscaled_.clear();
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::concat("GradScaler::load_state_dict: ", e.what(), " in ", state.dump(),
                                "; expected numbers under scale, growth_factor, backoff_factor, "

@@ -10,7 +10,8 @@ namespace descent::transform {
 
 GradientPipeline::GradientPipeline(GradientPipelineOptions options)
     : options_(options), guard_(options.nonfinite_policy) {
-  check_norm_type(options_.norm_type, "GradientPipeline");
+  DESCENT_CHECK(options_.norm_type > 0.0 && !std::isnan(options_.norm_type), "GradientPipeline: norm_type = ",
+                options_.norm_type, "; expected a p > 0 (1, 2, ...) or inf (the fused pass takes no other order)");
   if (options_.max_norm) check_max_norm(*options_.max_norm, "GradientPipeline");
   if (options_.clip_value)
     DESCENT_CHECK(*options_.clip_value >= 0.0, "GradientPipeline: clip_value = ", *options_.clip_value,

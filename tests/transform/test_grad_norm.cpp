@@ -148,15 +148,13 @@ TEST(GradNorm, ScaleGradsMatchesElementwiseProduct) {
   }
 }
 
-TEST(GradNorm, RejectsInvalidNormTypeAndGradients) {
+TEST(GradNorm, RejectsNaNNormTypeAndIntegerGradients) {
   const std::vector<Tensor> params = {param_with_grad(tensor({1.0f}))};
-  for (double bad : {0.0, -1.0, -kInfNorm, std::numeric_limits<double>::quiet_NaN()})
-    EXPECT_THROW(global_grad_norm(params, bad), Error) << bad;
   try {
-    global_grad_norm(params, -2.0);
+    global_grad_norm(params, std::numeric_limits<double>::quiet_NaN());
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("norm_type = -2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("norm_type"), std::string::npos) << e.what();
   }
   Tensor int_param = zeros(Shape{2}, DType::Int64);
   int_param.impl()->grad = zeros(Shape{2}, DType::Int64).impl_ptr();

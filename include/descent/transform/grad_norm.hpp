@@ -2,8 +2,11 @@
 // The global gradient norm (all gradients taken as one vector, torch.nn.utils.get_total_norm) computed
 // in one reduction pass that also detects NaN/Inf, and the in-place whole-gradient rescale.
 //
-// Norm types: 1, 2, +inf (max |g|) and any finite p > 0 ((sum |g|^p)^(1/p)). Elements are accumulated
-// in double whatever the gradient dtype. `grad_multiplier` is applied to each element in the gradient's
+// Norm types: 1, 2, +inf (max |g|) and any finite p > 0 ((sum |g|^p)^(1/p)) in one fused pass; and, as
+// PyTorch accepts them, 0, negative p and -inf through PyTorch's two-level rule (each tensor's norm, then
+// the norm of those: for 0, the number of tensors holding a non-zero element), by a plain loop over the
+// parameters (the GradientLayout overload refuses them). Elements are accumulated in double whatever the
+// gradient dtype. `grad_multiplier` is applied to each element in the gradient's
 // own dtype before it enters the norm, so norm(g, m) equals the norm taken after an in-place `g *= m`
 // (this is how the norm of the unscaled gradient is read off the loss-scaled one without unscaling).
 //
@@ -20,7 +23,7 @@ namespace descent::transform {
 
 inline constexpr double kInfNorm = std::numeric_limits<double>::infinity();
 
-// Throws naming `where` unless norm_type is +inf or a finite p > 0.
+// Throws naming `where` when norm_type is NaN.
 void check_norm_type(double norm_type, const char* where);
 
 struct GradNormResult {
@@ -42,7 +45,8 @@ GradNormResult global_grad_norm_reference(const std::vector<Tensor>& params, dou
 void scale_grads_(const std::vector<Tensor>& params, double factor);
 void scale_grads_(const GradientLayout& layout, double factor);
 
-// g = clamp(g * grad_multiplier, -limit, limit) over every gradient, one parallel pass.
+// g = clamp(g * grad_multiplier, -limit, limit) over every gradient, one parallel pass (torch.clamp: a
+// negative limit sets every element to it; NaN stays NaN).
 void scale_and_clamp_grads_(const GradientLayout& layout, double grad_multiplier, double limit);
 
 }  // namespace descent::transform

@@ -7,10 +7,16 @@
 //   found Inf/NaN:  scale *= backoff_factor, growth_tracker = 0
 //   otherwise:      ++growth_tracker; when it reaches growth_interval: scale *= growth_factor (kept only
 //                   if finite) and growth_tracker = 0
-// The scale is held in float32 as PyTorch holds it, and inv_scale() is float32(1 / double(scale)).
+// The scale is held in float32 as PyTorch holds it, and inv_scale() is float32(1 / double(scale)); each
+// update multiplies it by the double factor and rounds once to float32, as PyTorch's kernel does.
+// Deliberate difference (docs/SEMANTICS.md): Inf/NaN is looked for in the gradients *after* unscaling, where
+// PyTorch tests the scaled values. They differ only when the scale is below 1 and a finite gradient
+// overflows float32 once unscaled: PyTorch then steps with infinite gradients, descent skips the step and
+// backs off, which is the safe outcome.
 // unscale_() divides the gradients in place (PyTorch's unscale_); GradientPipeline instead folds
 // inv_scale() into the factor it hands to the optimizer and reports the check via record_inf_check().
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,7 +45,8 @@ class GradScaler {
   std::int64_t growth_tracker() const { return growth_tracker_; }
 
   // Multiplies every gradient by inv_scale() in place and records whether any became Inf/NaN (returned).
-  // Throws if called twice before update().
+  // Each parameter may be unscaled once between updates (PyTorch allows one unscale_ per optimizer, so
+  // several optimizers share one scaler): a parameter unscaled twice is an Error.
   bool unscale_(const std::vector<Tensor>& params);
   // Records the outcome of an Inf/NaN check of this step's unscaled gradients made elsewhere (the fused
   // path). Several records before update() combine with "or".
@@ -63,7 +70,7 @@ class GradScaler {
   std::int64_t growth_tracker_ = 0;
   bool inf_checked_ = false;
   bool found_inf_ = false;
-  bool unscaled_ = false;
+  std::set<const TensorImpl*> unscaled_;  // parameters unscaled since the last update
 };
 
 }  // namespace descent::transform
