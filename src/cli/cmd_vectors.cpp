@@ -1,4 +1,4 @@
-// `descent vectors DIR`: runs every reference case under DIR/optim, DIR/schedule and DIR/clip, prints one
+// `descent vectors [DIR]`: runs every reference case under DIR/optim, schedule, clip and scaler, prints one
 // line per case (`PASS optim/adam_s100` or `FAIL optim/x: detail`) and a final `N passed, N failed`; the
 // exit status is 1 when any case failed or could not run.
 #include <algorithm>
@@ -10,27 +10,29 @@
 #include "command.hpp"
 #include "descent/core/error.hpp"
 #include "descent/vectors/optim.hpp"
-#if __has_include("descent/vectors/schedule.hpp")
 #include "descent/vectors/schedule.hpp"
-#define DESCENT_HAVE_SCHEDULE_VECTORS 1
-#endif
-#if __has_include("descent/vectors/clip.hpp")
 #include "descent/vectors/clip.hpp"
-#define DESCENT_HAVE_CLIP_VECTORS 1
-#endif
+#include "descent/vectors/scaler.hpp"
 
 namespace descent::cli {
 namespace {
 
 vectors::CaseResult run_case(const std::string& kind, const nlohmann::json& spec) {
   if (kind == "optim") return vectors::run_optim_case(spec);
-#ifdef DESCENT_HAVE_SCHEDULE_VECTORS
   if (kind == "schedule") return vectors::run_schedule_case(spec);
-#endif
-#ifdef DESCENT_HAVE_CLIP_VECTORS
   if (kind == "clip") return vectors::run_clip_case(spec);
-#endif
+  if (kind == "scaler") return vectors::run_scaler_case(spec);
   return {false, "not implemented"};
+}
+
+// The vendored cases: tests/data/vectors under the working directory (a checkout), else where the build
+// or the installed package put them (DESCENT_VECTORS_DIR, set by CMake).
+std::string default_vectors_dir() {
+  namespace fs = std::filesystem;
+  if (fs::is_directory("tests/data/vectors")) return "tests/data/vectors";
+  DESCENT_CHECK(fs::is_directory(DESCENT_VECTORS_DIR), "vectors: no DIR given, and neither ./tests/data/vectors nor ",
+                DESCENT_VECTORS_DIR, " exists; expected the folder that holds optim/, schedule/ and clip/");
+  return DESCENT_VECTORS_DIR;
 }
 
 void run_vectors(const std::string& dir) {
@@ -38,7 +40,7 @@ void run_vectors(const std::string& dir) {
   DESCENT_CHECK(fs::is_directory(dir), "vectors: '", dir, "' is not a directory; expected the folder that holds ",
                 "optim/, schedule/ and clip/");
   int passed = 0, failed = 0;
-  for (const std::string kind : {"optim", "schedule", "clip"}) {
+  for (const std::string kind : {"optim", "schedule", "clip", "scaler"}) {
     const fs::path folder = fs::path(dir) / kind;
     if (!fs::is_directory(folder)) continue;
     std::vector<fs::path> files;
@@ -70,8 +72,10 @@ void run_vectors(const std::string& dir) {
 RegisterCommand reg{"vectors", "check the optimizers, schedules and clipping against reference vectors",
                     [](CLI::App& sub) {
                       auto dir = std::make_shared<std::string>();
-                      sub.add_option("dir", *dir, "folder holding optim/, schedule/ and clip/")->required();
-                      sub.callback([dir] { run_vectors(*dir); });
+                      sub.add_option("dir", *dir,
+                                     "folder holding optim/, schedule/, clip/ and scaler/ (default: the vendored "
+                                     "tests/data/vectors)");
+                      sub.callback([dir] { run_vectors(dir->empty() ? default_vectors_dir() : *dir); });
                     }};
 
 }  // namespace

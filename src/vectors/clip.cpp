@@ -15,8 +15,9 @@ namespace {
 double parse_norm_type(const nlohmann::json& value) {
   if (value.is_string()) {
     const auto name = value.get<std::string>();
-    DESCENT_CHECK(name == "inf", "clip case: norm_type = \"", name, "\"; expected a number or \"inf\"");
-    return transform::kInfNorm;
+    DESCENT_CHECK(name == "inf" || name == "-inf", "clip case: norm_type = \"", name,
+                  "\"; expected a number, \"inf\" or \"-inf\"");
+    return name == "inf" ? transform::kInfNorm : -transform::kInfNorm;
   }
   DESCENT_CHECK(value.is_number(), "clip case: norm_type = ", value.dump(), "; expected a number or \"inf\"");
   return value.get<double>();
@@ -83,7 +84,7 @@ CaseResult run_clip_case(const nlohmann::json& spec) {
     return run(spec);
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::concat("clip case: ", e.what(), "; expected the fields described in "
-                               "shared/vectors/README.md (shapes, grads, expected, clip, rtol, atol, ...)"));
+                               "tests/data/vectors/README.md (shapes, grads, expected, clip, rtol, atol, ...)"));
   }
 }
 

@@ -12,11 +12,11 @@ using descent::testing::last_line;
 using descent::testing::run_descent;
 
 namespace {
-const std::string kVectors = std::string(DESCENT_SOURCE_DIR) + "/../shared/vectors";
+const std::string kVectors = std::string(DESCENT_SOURCE_DIR) + "/tests/data/vectors";
 }
 
 TEST(Vectors, EveryReferenceCasePasses) {
-  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "no reference vectors at " << kVectors;
+  ASSERT_TRUE(std::filesystem::exists(kVectors)) << "no reference vectors at " << kVectors;
   auto result = run_descent("vectors " + kVectors);
   const std::string summary = last_line(result.output);
   std::smatch match;
@@ -27,7 +27,7 @@ TEST(Vectors, EveryReferenceCasePasses) {
 }
 
 TEST(Vectors, AFailingCaseFailsTheCommand) {
-  if (!std::filesystem::exists(kVectors)) GTEST_SKIP() << "no reference vectors at " << kVectors;
+  ASSERT_TRUE(std::filesystem::exists(kVectors)) << "no reference vectors at " << kVectors;
   // A copy of one case with its expected values nudged must be reported and make the exit status non-zero.
   const auto dir = std::filesystem::temp_directory_path() / "descent-vectors-test";
   std::filesystem::remove_all(dir);

@@ -1,5 +1,5 @@
 #pragma once
-// The outcome of running one reference case from ../shared/vectors against the library.
+// The outcome of running one reference case from tests/data/vectors against the library.
 #include <string>
 
 namespace descent::vectors {

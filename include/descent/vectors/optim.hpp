@@ -1,7 +1,10 @@
 #pragma once
-// Runs one case of ../shared/vectors/optim against descent's optimizers: builds the optimizer from the
-// registry with the case's options, feeds grads[step][tensor] one step at a time, and compares the
-// parameters after every step with expected[step][tensor] (|got - want| <= atol + rtol * |want|).
+// Runs one case of tests/data/vectors/optim against descent's optimizers: builds the optimizer from the
+// registry with the case's options, feeds grads[step][tensor] one step at a time (or, for a `closure`
+// case, calls step(closure) on the named function), and compares the parameters after every step with
+// expected[step][tensor] (|got - want| <= atol + rtol * |want|; a NaN or infinity must match exactly).
+// Optional fields: `set[step]`, hyperparameters set on every group before that step (a scheduled momentum,
+// say); any value may be "nan", "inf" or "-inf". The format is in tests/data/vectors/README.md.
 #include <nlohmann/json.hpp>
 
 #include "descent/vectors/case_result.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Runs one case of ../shared/vectors/schedule against descent's schedules.
+// Runs one case of tests/data/vectors/schedule against descent's schedules.
 #include <nlohmann/json.hpp>
 
 #include "descent/vectors/case_result.hpp"
