@@ -52,6 +52,7 @@ inline std::vector<Config> all_configs() {
       {"lamb", "lamb", {{"lr", 0.01}, {"weight_decay", 0.01}}},
       {"lars_nesterov", "lars", {{"lr", 0.5}, {"weight_decay", 0.01}, {"nesterov", true}}},
       {"adabelief", "adabelief", {{"lr", 0.01}}},
+      {"adabelief_nesterov", "adabelief", {{"lr", 0.01}, {"nesterov", true}}},
       {"yogi", "yogi", {{"lr", 0.01}}},
       {"novograd", "novograd", {{"lr", 0.01}, {"weight_decay", 0.01}}},
       {"adan", "adan", {{"lr", 0.01}, {"weight_decay", 0.02}}},

@@ -98,6 +98,26 @@ TEST(OptimizerBase, LearningRateSetBetweenStepsIsUsed) {
   for (std::size_t i = 0; i < before.size(); ++i) EXPECT_FLOAT_EQ(after[i], before[i] - 0.5f);
 }
 
+// torch.optim.SGD creates the momentum buffer (a copy of the gradient) at the first step that has
+// momentum != 0, not at step 1; the start survives a state_dict round trip.
+TEST(OptimizerBase, SgdMomentumBufferStartsWhenMomentumTurnsOn) {
+  auto a = make_params({1}, false, 7);
+  a.params[0].fill_(1.0);
+  auto sgd = make_optimizer("sgd", a.params, {{"lr", 0.1}, {"dampening", 0.5}});
+  const double want[] = {0.9, 0.8, 0.66, 0.484};  // buffer 1 at step 2, then 0.9 * b + 0.5 * 1
+  for (int step = 0; step < 4; ++step) {
+    if (step == 1) sgd->set_hyperparameter(0, "momentum", 0.9);
+    if (step == 2) {  // resume into a fresh optimizer half way
+      auto resumed = make_optimizer("sgd", a.params, {{"lr", 0.1}, {"dampening", 0.5}, {"momentum", 0.9}});
+      resumed->load_state_dict(sgd->state_dict());
+      sgd = std::move(resumed);
+    }
+    a.params[0].grad().fill_(1.0);
+    sgd->step();
+    EXPECT_NEAR(a.params[0].to_vector<double>()[0], want[step], 1e-6) << "step " << step + 1;
+  }
+}
+
 TEST(OptimizerBase, StateBytesIsWhatTheAlgorithmNeeds) {
   const std::int64_t n = 1000;
   auto bytes = [&](const std::string& name, nlohmann::json options) {

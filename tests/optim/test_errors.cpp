@@ -35,6 +35,12 @@ TEST(OptimizerErrors, InvalidHyperparametersNameOptionValueAndRange) {
   EXPECT_THAT(error_of("nadam", {{"momentum_decay", -1}}), HasSubstr("momentum_decay = -1"));
 }
 
+// torch.optim.AdamW has no decoupled_weight_decay keyword; Adam has it.
+TEST(OptimizerErrors, AdamWHasNoDecoupledWeightDecayOption) {
+  EXPECT_THAT(error_of("adamw", {{"decoupled_weight_decay", false}}), HasSubstr("decoupled_weight_decay"));
+  EXPECT_EQ(error_of("adam", {{"decoupled_weight_decay", true}}), "(no error)");
+}
+
 TEST(OptimizerErrors, NesterovNeedsMomentumAndNoDampening) {
   EXPECT_THAT(error_of("sgd", {{"nesterov", true}}), HasSubstr("nesterov = true requires momentum > 0 and dampening = 0"));
   EXPECT_THAT(error_of("sgd", {{"nesterov", true}, {"momentum", 0.9}, {"dampening", 0.1}}),

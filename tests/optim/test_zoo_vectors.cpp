@@ -42,19 +42,26 @@ std::string run_case_catching(const nlohmann::json& spec, bool reference_path) {
   }
 }
 
+// A case's values as a tensor of the case's dtype (float32 unless it says float64).
+Tensor case_tensor(const nlohmann::json& values, const Shape& shape, bool float64) {
+  if (float64) return from_vector(values.get<std::vector<double>>(), shape);
+  return from_vector(values.get<std::vector<float>>(), shape);
+}
+
 std::string run_case(const nlohmann::json& spec, bool reference_path) {
+  const bool float64 = spec.value("dtype", "float32") == "float64";
   std::vector<Tensor> params;
   std::vector<Shape> shapes;
   for (std::size_t i = 0; i < spec["shapes"].size(); ++i) {
     shapes.emplace_back(spec["shapes"][i].get<std::vector<std::int64_t>>());
-    params.push_back(from_vector(spec["params"][i].get<std::vector<float>>(), shapes.back()));
+    params.push_back(case_tensor(spec["params"][i], shapes.back(), float64));
   }
   auto optimizer = make_optimizer(spec["optimizer"], params, spec["options"]);
   optimizer->set_reference_path(reference_path);
   const double rtol = spec["rtol"], atol = spec["atol"];
   for (std::size_t step = 0; step < spec["grads"].size(); ++step) {
     for (std::size_t i = 0; i < params.size(); ++i)
-      params[i].set_grad(from_vector(spec["grads"][step][i].get<std::vector<float>>(), shapes[i]));
+      params[i].set_grad(case_tensor(spec["grads"][step][i], shapes[i], float64));
     optimizer->step();
     for (std::size_t i = 0; i < params.size(); ++i) {
       const auto got = params[i].to_vector<double>();

@@ -58,6 +58,31 @@ TEST(GradScaler, UnscaleDividesInPlaceAndReportsOverflow) {
   EXPECT_EQ(scaler.growth_tracker(), 0);
 }
 
+// PyTorch's multi-optimizer recipe: one scaler, one unscale_ per optimizer per step.
+TEST(GradScaler, EachParameterListUnscalesOncePerStep) {
+  GradScaler scaler({.init_scale = 4.0});
+  std::vector<Tensor> first = {param_with_grad(tensor({8.0f}))};
+  std::vector<Tensor> second = {param_with_grad(tensor({std::numeric_limits<float>::infinity()}))};
+  EXPECT_FALSE(scaler.unscale_(first));
+  EXPECT_TRUE(scaler.unscale_(second));
+  EXPECT_EQ(grad_values(first), (std::vector<double>{2.0}));
+  EXPECT_THROW(scaler.unscale_(first), Error) << "the same list twice in one step";
+  EXPECT_TRUE(scaler.found_inf()) << "an overflow in either list skips the step";
+  scaler.update();
+  EXPECT_EQ(scaler.scale(), 2.0);
+  EXPECT_FALSE(scaler.unscale_(first)) << "update() starts a new step";
+}
+
+// The factor is a double and the scale a float32: PyTorch rounds their product once.
+TEST(GradScaler, NonDyadicBackoffRoundsTheProductOnce) {
+  GradScaler scaler({.init_scale = 65536.0, .backoff_factor = 0.9});
+  for (double want : {58982.3984375, 53084.16015625, 47775.7421875}) {
+    scaler.record_inf_check(true);
+    scaler.update();
+    EXPECT_EQ(scaler.scale(), want);
+  }
+}
+
 TEST(GradScaler, UpdateWithoutACheckIsAnError) {
   GradScaler scaler;
   EXPECT_THROW(scaler.update(), Error);

@@ -5,6 +5,10 @@
 //   m  <- beta1 * m + (1 - beta1) * g
 //   s  <- beta2 * s + (1 - beta2) * (g - m)^2 + eps_root
 //   p  <- p - lr * (m / (1 - beta1^t)) / (sqrt(s / (1 - beta2^t)) + eps)
+// nesterov = true replaces the bias-corrected m by optax's Nesterov estimate
+//   beta1 * m / (1 - beta1^(t+1)) + (1 - beta1) * g / (1 - beta1^t)
+// computed as lr * beta1 / (1 - beta1^(t+1)) * (m + w * g) with w the ratio of the two coefficients
+// (beta1 = 0 makes both estimates g, so nesterov then changes nothing).
 // Source: Zhuang et al. 2020, "AdaBelief Optimizer: Adapting Stepsizes by the Belief in Observed
 // Gradients". Deviations from the paper, as optax: eps_root is added to the stored second moment (the
 // paper adds eps there), and eps is added outside the square root after bias correction. No weight decay
@@ -19,6 +23,7 @@ namespace descent::optim {
 template <class T>
 struct AdaBeliefStep {
   T grad_multiplier, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_root, step_size, bias_correction2, eps;
+  T grad_weight;  // 0 unless nesterov
 };
 
 struct AdaBeliefRule {
@@ -31,7 +36,7 @@ struct AdaBeliefRule {
     exp_avg = s.one_minus_beta1 * g + s.beta1 * exp_avg;
     const V error = g - exp_avg;
     exp_avg_var = s.one_minus_beta2 * (error * error) + s.beta2 * exp_avg_var + s.eps_root;
-    param = param - s.step_size * (exp_avg / (root(exp_avg_var / s.bias_correction2) + s.eps));
+    param = param - s.step_size * ((exp_avg + s.grad_weight * g) / (root(exp_avg_var / s.bias_correction2) + s.eps));
   }
 };
 
