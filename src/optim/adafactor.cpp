@@ -9,6 +9,7 @@
 #include "descent/optim/kernel.hpp"
 #include "descent/optim/tensor_pass.hpp"
 #include "descent/optim/validate.hpp"
+#include "state_io.hpp"
 
 namespace descent::optim {
 
@@ -642,9 +643,7 @@ void Adafactor::load_state_dict(const StateDict& state) {
       ++it;
       continue;
     }
-    const std::size_t index = std::stoul(it->first.substr(0, dot));
-    DESCENT_CHECK(index < params.size(), name(), ": load_state_dict: tensor '", it->first, "' names parameter ",
-                  index, " of ", params.size());
+    const std::size_t index = parse_state_key(name(), it->first, params.size()).index;
     const Tensor& p = *params[index];
     Shape want = p.shape();
     if (buffer == "row_var" || buffer == "col_var") {

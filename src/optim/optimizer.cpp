@@ -407,13 +407,8 @@ void Optimizer::load_state_dict(const StateDict& state) {
   for (const auto& group : groups_)
     for (const auto& p : group.params) params.push_back(&p);
   for (const auto& [key, tensor] : state.tensors) {
-    const auto dot = key.find('.');
-    DESCENT_CHECK(dot != std::string::npos, name(), ": load_state_dict: tensor name '", key,
-                  "' is not of the form <param index>.<buffer name>");
-    const std::size_t index = std::stoul(key.substr(0, dot));
-    DESCENT_CHECK(index < params.size(), name(), ": load_state_dict: tensor '", key, "' names parameter ",
-                  index, " of ", params.size());
-    auto& buffer = buffers[key.substr(dot + 1)];
+    const auto [index, buffer_name] = parse_state_key(name(), key, params.size());
+    auto& buffer = buffers[buffer_name];
     if (!buffer) buffer = std::make_unique<Buffer>(state_byte_offsets_.back());
     import_state(tensor, *params[index], buffer->data + state_byte_offsets_[index], state_dtype_, key);
   }

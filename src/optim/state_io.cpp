@@ -1,6 +1,9 @@
 #include "state_io.hpp"
 
+#include <charconv>
 #include <cstring>
+
+#include "descent/core/error.hpp"
 
 namespace descent::optim {
 
@@ -33,6 +36,19 @@ void import_state(const Tensor& tensor, const Tensor& param, std::byte* data, St
   }
   const Tensor values = tensor.to(param.dtype()).contiguous_copy();
   std::memcpy(data, values.raw_data(), std::size_t(n) * dtype_size(param.dtype()));
+}
+
+StateKey parse_state_key(const std::string& optimizer, const std::string& key, std::size_t param_count) {
+  const auto dot = key.find('.');
+  std::size_t index = 0;
+  const char* end = key.data() + (dot == std::string::npos ? 0 : dot);
+  const auto [stop, error] = std::from_chars(key.data(), end, index);
+  DESCENT_CHECK(dot != std::string::npos && dot > 0 && dot + 1 < key.size() && error == std::errc() && stop == end,
+                optimizer, ": load_state_dict: tensor name '", key,
+                "' is not of the form <param index>.<buffer name> (e.g. '0.exp_avg')");
+  DESCENT_CHECK(index < param_count, optimizer, ": load_state_dict: tensor '", key, "' names parameter ", index,
+                ", but this optimizer has ", param_count, " parameters");
+  return {index, key.substr(dot + 1)};
 }
 
 }  // namespace descent::optim

@@ -17,4 +17,12 @@ Tensor export_state(const std::byte* data, const Tensor& param, StateDType state
 void import_state(const Tensor& tensor, const Tensor& param, std::byte* data, StateDType state_dtype,
                   const std::string& key);
 
+// A state_dict tensor name "<param index>.<buffer name>", split and checked: the index must be a decimal
+// number below `param_count`. `optimizer` names the optimizer in errors.
+struct StateKey {
+  std::size_t index;
+  std::string buffer;
+};
+StateKey parse_state_key(const std::string& optimizer, const std::string& key, std::size_t param_count);
+
 }  // namespace descent::optim

@@ -70,5 +70,29 @@ TEST(StateDict, RejectsAnotherOptimizersStateAndMismatchedShapes) {
   }
 }
 
+// A malformed "<index>.<buffer>" name is a descent::Error naming the tensor, for the flat-buffer
+// optimizers and for Adafactor's own moments alike.
+TEST(StateDict, MalformedTensorNamesAreErrorsNamingThem) {
+  for (const std::string& name : std::vector<std::string>{"adam", "adafactor"}) {
+    auto set = make_params({4, 6}, true, 1);
+    auto optimizer = make_optimizer(name, set.params, {});
+    fill_grads(set.params, 1, 0);
+    optimizer->step();
+    const std::string buffer = name == "adam" ? ".exp_avg" : ".variance";
+    for (const std::string& key : std::vector<std::string>{"x" + buffer, "-1" + buffer, "1e3" + buffer, "99" + buffer}) {
+      auto state = optimizer->state_dict();
+      const auto first = state.tensors.begin()->second;
+      state.tensors.clear();
+      state.tensors[key] = first;
+      try {
+        optimizer->load_state_dict(state);
+        FAIL() << name << " accepted " << key;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace descent::optim::testing
