@@ -59,7 +59,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std:
     using T = decltype(zero);
     Tensor out = empty(out_shape, weight.dtype());
     T* o = out.data<T>();
-    const T* table = cdata<T>(weight);
+    const T* table = storage_base<T>(weight);
     const std::int64_t row_stride = weight.strides()[0], col_stride = weight.strides()[1];
     for (std::int64_t i = 0; i < lookups; ++i) {
       const T* row = table + weight.offset() + ip[i] * row_stride;

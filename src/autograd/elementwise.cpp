@@ -311,8 +311,8 @@ Tensor& add_(Tensor& a, const Tensor& b, double alpha) {
       const Shape target = broadcast_shapes(b.shape(), a.shape(), "add_");
       DESCENT_CHECK(target == a.shape(), "add_: cannot add a tensor of shape ", b.shape(),
                     " into one of shape ", a.shape());
-      T* x = mdata<T>(a);
-      const T* y = cdata<T>(b);
+      T* x = mutable_storage_base<T>(a);
+      const T* y = storage_base<T>(b);
       for_each_offset2(a.shape(), a.strides(), a.offset(), broadcast_strides(b, a.shape()), b.offset(),
                        [&](std::int64_t i, std::int64_t j) { x[i] += scale * y[j]; });
     }
@@ -326,7 +326,7 @@ Tensor& mul_(Tensor& a, double factor) {
                 "mul_: in-place write to a leaf tensor that requires grad (shape ", a.shape(), ")");
   dispatch_floating(a.dtype(), "mul_", [&](auto zero) {
     using T = decltype(zero);
-    T* x = mdata<T>(a);
+    T* x = mutable_storage_base<T>(a);
     for_each_offset(a.shape(), a.strides(), a.offset(), [&](std::int64_t i) { x[i] *= T(factor); });
   });
   a.mark_modified();

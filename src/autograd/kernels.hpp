@@ -35,7 +35,7 @@ Tensor map1(const Tensor& a, F f) {
       for (std::int64_t i = lo; i < hi; ++i) o[i] = f(x[i]);
     });
   } else {
-    const T* base = cdata<T>(a);
+    const T* base = storage_base<T>(a);
     std::int64_t i = 0;
     for_each_offset(a.shape(), a.strides(), a.offset(), [&](std::int64_t off) { o[i++] = f(base[off]); });
   }
@@ -83,8 +83,8 @@ Tensor map2(const Tensor& a, const Tensor& b, const char* op, F f) {
     return out;
   }
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
-  const T* xa = cdata<T>(a);
-  const T* xb = cdata<T>(b);
+  const T* xa = storage_base<T>(a);
+  const T* xb = storage_base<T>(b);
   const Shape so = out.strides();
   for_each_offset3(shape, so, 0, sa, a.offset(), sb, b.offset(),
                    [&](std::int64_t io, std::int64_t ia, std::int64_t ib) { o[io] = f(xa[ia], xb[ib]); });

@@ -103,7 +103,7 @@ Tensor column_sums(const Tensor& g) {
   Tensor out = zeros(Shape{cols}, g.dtype());
   T* o = out.data<T>();
   if (g.strides()[1] == 1) {
-    const T* base = cdata<T>(g) + g.offset();
+    const T* base = storage_base<T>(g) + g.offset();
     for (std::int64_t r = 0; r < rows; ++r) {
       const T* row = base + r * g.strides()[0];
       for (std::int64_t c = 0; c < cols; ++c) o[c] += row[c];

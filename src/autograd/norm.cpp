@@ -18,7 +18,7 @@ namespace {
 // Element pointer of a 1-D tensor of any stride (running statistics may be views).
 template <class T>
 T& element(const Tensor& t, std::int64_t i) {
-  return static_cast<T*>(t.storage()->data())[t.offset() + i * t.strides()[0]];
+  return mutable_storage_base<T>(t)[t.offset() + i * t.strides()[0]];
 }
 
 void check_channel_vector(const Tensor& t, const char* name, std::int64_t channels, const Tensor& input) {
