@@ -12,12 +12,14 @@ namespace descent::autograd::kernel {
 
 constexpr std::int64_t kParallelGrain = 1 << 15;
 
+// The first element of t's storage, not of the view: strided walks add t.offset() themselves (as
+// for_each_offset does). Tensor::data<T>() is the view's first element.
 template <class T>
-const T* cdata(const Tensor& t) {
+const T* storage_base(const Tensor& t) {
   return static_cast<const T*>(t.storage()->data());
 }
 template <class T>
-T* mdata(const Tensor& t) {
+T* mutable_storage_base(const Tensor& t) {
   return static_cast<T*>(t.storage()->data());
 }
 
