@@ -27,7 +27,7 @@ Adafactor::Adafactor(std::vector<Tensor> params, const nlohmann::json& options)
 void Adafactor::validate(const nlohmann::json& o) const {
   const double lr = o["lr"], decay = o["beta2_decay"], d = o["d"], wd = o["weight_decay"];
   const double eps1 = o["eps"][0].is_null() ? 0.0 : o["eps"][0].get<double>(), eps2 = o["eps"][1];
-  check_option(name(), "lr", lr, lr >= 0, "lr >= 0");
+  check_option(name(), "lr", lr, lr >= 0 && std::isfinite(lr), "a finite lr >= 0");
   check_option(name(), "beta2_decay", decay, decay <= 0, "beta2_decay <= 0");
   check_option(name(), "eps[0]", eps1, eps1 >= 0, "eps[0] >= 0 (or null: the parameter dtype's epsilon)");
   check_option(name(), "eps[1]", eps2, eps2 >= 0, "eps[1] >= 0");
@@ -626,6 +626,7 @@ StateDict Adafactor::state_dict() const {
     if (moments.row_var.defined()) out.tensors[prefix + "row_var"] = moments.row_var.clone();
     if (moments.col_var.defined()) out.tensors[prefix + "col_var"] = moments.col_var.clone();
     if (moments.variance.defined()) out.tensors[prefix + "variance"] = moments.variance.clone();
+    out.meta["moments"].push_back(index);
   }
   return out;
 }
@@ -659,6 +660,17 @@ void Adafactor::load_state_dict(const StateDict& state) {
         copy.shares_storage(it->second) ? copy.clone() : copy;
     it = rest.tensors.erase(it);
   }
+  // Each parameter the state lists has its second-moment tensors: both factors, or the full variance.
+  if (state.meta.is_object() && state.meta.contains("moments"))
+    for (const auto& entry : state.meta["moments"]) {
+      DESCENT_CHECK(entry.is_number_unsigned() && entry.get<std::size_t>() < params.size(), name(),
+                    ": load_state_dict: \"moments\" lists ", entry.dump(), "; expected parameter indices below ", params.size());
+      const auto it = moments.find(entry.get<std::size_t>());
+      const bool whole = it != moments.end() && (it->second.variance.defined() ||
+                                                 (it->second.row_var.defined() && it->second.col_var.defined()));
+      DESCENT_CHECK(whole, name(), ": load_state_dict: the second moments of parameter ", entry.dump(),
+                    " are missing (expected tensors ", entry.dump(), ".row_var and .col_var, or .variance)");
+    }
   Optimizer::load_state_dict(rest);
   moments_ = std::move(moments);
 }

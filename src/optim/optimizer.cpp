@@ -187,9 +187,14 @@ double Optimizer::grad_multiplier(const ParamGroup& group) const {
   return maximize ? -grad_scale_ : grad_scale_;
 }
 
-void Optimizer::set_grad_scale(double scale) {
-  DESCENT_CHECK(std::isfinite(scale), name(), ": set_grad_scale(", scale, "): expected a finite number");
-  grad_scale_ = scale;
+void Optimizer::scaled_step(double grad_scale) {
+  DESCENT_CHECK(std::isfinite(grad_scale), name(), ": scaled_step(", grad_scale, "): expected a finite number");
+  struct Reset {
+    double& scale;
+    ~Reset() { scale = 1.0; }
+  } reset{grad_scale_};
+  grad_scale_ = grad_scale;
+  step();
 }
 
 // ---- the segment plan
@@ -260,7 +265,6 @@ void Optimizer::step() {
       if (p.grad().defined()) p.mark_modified();
   }
   ++steps_taken_;
-  grad_scale_ = 1.0;
 }
 
 double Optimizer::step(const std::function<double()>& closure) {
@@ -367,6 +371,8 @@ StateDict Optimizer::state_dict() const {
     }
     out.meta["param_groups"].push_back(entry);
   }
+  out.meta["buffers"] = nlohmann::json::array();
+  for (const auto& [buffer_name, buffer] : buffers_) out.meta["buffers"].push_back(buffer_name);
   return out;
 }
 
@@ -406,11 +412,31 @@ void Optimizer::load_state_dict(const StateDict& state) {
   std::vector<const Tensor*> params;
   for (const auto& group : groups_)
     for (const auto& p : group.params) params.push_back(&p);
+  std::map<std::string, std::vector<bool>> present;
   for (const auto& [key, tensor] : state.tensors) {
     const auto [index, buffer_name] = parse_state_key(name(), key, params.size());
     auto& buffer = buffers[buffer_name];
     if (!buffer) buffer = std::make_unique<Buffer>(state_byte_offsets_.back());
     import_state(tensor, *params[index], buffer->data + state_byte_offsets_[index], state_dtype_, key);
+    auto& seen = present[buffer_name];
+    seen.resize(params.size());
+    seen[index] = true;
+  }
+  // A buffer covers every parameter, and the state holds each buffer it lists (a checkpoint with a
+  // buffer cut out would otherwise resume from zeros and silently leave the uninterrupted path).
+  for (const auto& [buffer_name, seen] : present)
+    for (std::size_t i = 0; i < seen.size(); ++i)
+      DESCENT_CHECK(seen[i], name(), ": load_state_dict: tensor '", i, ".", buffer_name, "' is missing (buffer ",
+                    buffer_name, " is saved for every parameter)");
+  if (meta.contains("buffers")) {
+    const auto& listed = meta.at("buffers");
+    DESCENT_CHECK(listed.is_array(), name(), ": load_state_dict: \"buffers\" is ", listed.dump(), "; expected a list of names");
+    for (const auto& buffer_name : listed)
+      DESCENT_CHECK(buffer_name.is_string() && present.count(buffer_name.get<std::string>()), name(),
+                    ": load_state_dict: the state lists buffer ", buffer_name.dump(), " but holds none of its tensors");
+    for (const auto& [buffer_name, seen] : present)
+      DESCENT_CHECK(std::find(listed.begin(), listed.end(), buffer_name) != listed.end(), name(),
+                    ": load_state_dict: tensors of buffer '", buffer_name, "' are not in its list of buffers ", listed.dump());
   }
   for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].options = std::move(options[g]);
   param_state_ = std::move(param_state);

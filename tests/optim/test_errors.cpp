@@ -1,5 +1,6 @@
 // Invalid options, unknown names and unknown hyperparameters raise descent::Error naming the bad value
 // and what is valid.
+#include <limits>
 #include <gmock/gmock.h>
 
 #include "helpers.hpp"
@@ -20,11 +21,16 @@ std::string error_of(const std::string& name, const nlohmann::json& options) {
 }
 
 TEST(OptimizerErrors, InvalidHyperparametersNameOptionValueAndRange) {
-  EXPECT_THAT(error_of("adam", {{"lr", -0.1}}), HasSubstr("adam: option lr = -0.1 is out of range; expected lr >= 0"));
+  EXPECT_THAT(error_of("adam", {{"lr", -0.1}}), HasSubstr("adam: option lr = -0.1 is out of range; expected a finite lr >= 0"));
   EXPECT_THAT(error_of("adamw", {{"betas", {0.9, 1.0}}}), HasSubstr("betas[1] = 1 is out of range; expected 0 <= betas[1] < 1"));
   EXPECT_THAT(error_of("nadam", {{"betas", {-0.1, 0.9}}}), HasSubstr("betas[0] = -0.1"));
-  EXPECT_THAT(error_of("adam", {{"eps", -1e-8}}), HasSubstr("eps = -1e-08 is out of range; expected eps >= 0"));
+  EXPECT_THAT(error_of("adam", {{"eps", -1e-8}}), HasSubstr("eps = -1e-08 is out of range; expected a finite eps >= 0"));
   EXPECT_THAT(error_of("sgd", {{"weight_decay", -1}}), HasSubstr("weight_decay = -1"));
+  // PyTorch accepts an infinite lr; one step then turns every weight NaN, so descent refuses it.
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_THAT(error_of("sgd", {{"lr", inf}}), HasSubstr("sgd: option lr = inf is out of range; expected a finite lr >= 0"));
+  EXPECT_THAT(error_of("adam", {{"weight_decay", inf}}), HasSubstr("weight_decay = inf"));
+  EXPECT_THAT(error_of("adafactor", {{"lr", inf}}), HasSubstr("adafactor: option lr = inf is out of range"));
   EXPECT_THAT(error_of("sgd", {{"momentum", -0.5}}), HasSubstr("momentum = -0.5"));
   EXPECT_THAT(error_of("adadelta", {{"rho", 1.5}}), HasSubstr("rho = 1.5 is out of range; expected 0 <= rho <= 1"));
   EXPECT_THAT(error_of("adagrad", {{"lr_decay", -1}}), HasSubstr("lr_decay = -1"));
@@ -104,7 +110,7 @@ TEST(OptimizerErrors, BadParametersAndGradients) {
   EXPECT_THROW(make_optimizer("sgd", {column}, {}), Error);  // not contiguous
   auto sgd = make_optimizer("sgd", set.params, {});
   EXPECT_THROW(sgd->add_param_group({}, {}), Error);
-  EXPECT_THROW(sgd->set_grad_scale(std::nan("")), Error);
+  EXPECT_THROW(sgd->scaled_step(std::nan("")), Error);
 }
 
 }  // namespace

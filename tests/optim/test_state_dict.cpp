@@ -94,5 +94,44 @@ TEST(StateDict, MalformedTensorNamesAreErrorsNamingThem) {
   }
 }
 
+TEST(StateDict, AStateMissingPartOfABufferIsRefused) {
+  auto set = make_params({4, 6, 5}, true, 1);
+  auto optimizer = make_optimizer("adam", set.params, {});
+  fill_grads(set.params, 1, 0);
+  optimizer->step();
+  auto expect_error = [&](const StateDict& state, const std::string& part) {
+    auto fresh = make_optimizer("adam", set.params, {});
+    try {
+      fresh->load_state_dict(state);
+      FAIL() << "accepted a state without " << part;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  auto one_missing = optimizer->state_dict();
+  one_missing.tensors.erase("1.exp_avg");
+  expect_error(one_missing, "tensor '1.exp_avg' is missing");
+  auto buffer_missing = optimizer->state_dict();
+  for (int i = 0; i < 3; ++i) buffer_missing.tensors.erase(std::to_string(i) + ".exp_avg_sq");
+  expect_error(buffer_missing, "lists buffer \"exp_avg_sq\" but holds none of its tensors");
+  Generator gen(2);
+  Tensor matrix = rand(Shape{3, 4}, gen, DType::Float32, -1.0, 1.0);
+  matrix.set_grad(rand(Shape{3, 4}, gen, DType::Float32, -1.0, 1.0));
+  const std::vector<Tensor> factored{matrix};
+  auto adafactor = make_optimizer("adafactor", factored, {});
+  adafactor->step();
+  auto moments = adafactor->state_dict();
+  ASSERT_TRUE(moments.tensors.contains("0.row_var"));
+  moments.tensors.erase("0.row_var");
+  try {
+    make_optimizer("adafactor", factored, {})->load_state_dict(moments);
+    FAIL() << "adafactor accepted a state without 0.row_var";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("second moments of parameter 0 are missing"), std::string::npos) << e.what();
+  }
+  // The complete state still loads.
+  EXPECT_NO_THROW(make_optimizer("adam", set.params, {})->load_state_dict(optimizer->state_dict()));
+}
+
 }  // namespace
 }  // namespace descent::optim::testing

@@ -37,7 +37,7 @@ TEST(ZooOptions, InvalidValuesNameOptionValueAndRange) {
   EXPECT_THAT(error_of("lamb", {{"eps_root", -1}}), HasSubstr("lamb: option eps_root = -1 is out of range; expected eps_root >= 0"));
   EXPECT_THAT(error_of("lars", {{"trust_coefficient", 0}}), HasSubstr("trust_coefficient = 0 is out of range; expected trust_coefficient > 0"));
   EXPECT_THAT(error_of("adabelief", {{"eps", -1}}), HasSubstr("adabelief: option eps = -1"));
-  EXPECT_THAT(error_of("yogi", {{"lr", -0.5}}), HasSubstr("yogi: option lr = -0.5 is out of range; expected lr >= 0"));
+  EXPECT_THAT(error_of("yogi", {{"lr", -0.5}}), HasSubstr("yogi: option lr = -0.5 is out of range; expected a finite lr >= 0"));
   EXPECT_THAT(error_of("novograd", {{"betas", {-0.1, 0.25}}}), HasSubstr("betas[0] = -0.1"));
   EXPECT_THAT(error_of("adan", {{"betas", {0.98, 0.92, 1.0}}}), HasSubstr("adan: option betas[2] = 1 is out of range; expected 0 <= betas[2] < 1"));
   EXPECT_THAT(error_of("adan", {{"betas", {0.98, 0.92}}}), HasSubstr("expected an array of 3 numbers"));

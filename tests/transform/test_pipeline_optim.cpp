@@ -1,4 +1,4 @@
-// The fused path end to end: GradientPipeline's factor handed to Optimizer::set_grad_scale must update
+// The fused path end to end: GradientPipeline's factor handed to Optimizer::scaled_step must update
 // the parameters as unscale_ + clip_grad_norm_ + a plain step does.
 #include <gtest/gtest.h>
 
@@ -58,8 +58,7 @@ TEST(GradientPipelineWithOptimizer, FusedStepsEqualUnscaleClipStep) {
 
     const StepDecision decision = pipeline.apply(fused.params);
     ASSERT_FALSE(decision.skip);
-    fused_opt->set_grad_scale(decision.grad_scale);
-    fused_opt->step();
+    fused_opt->scaled_step(decision.grad_scale);
 
     ASSERT_FALSE(scaler.unscale_(unfused.params));
     const double norm = clip_grad_norm_(unfused.params, 2.0);

@@ -93,10 +93,10 @@ class Optimizer {
   void set_hyperparameter(std::size_t group, const std::string& name, double value);
   std::vector<std::string> hyperparameter_names() const;
 
-  // Multiplies every gradient as it is read by the next step's fused pass, then resets to 1. Clipping and
-  // loss-scale unscaling use this instead of a separate pass over the gradients.
-  void set_grad_scale(double scale);
-  double grad_scale() const { return grad_scale_; }
+  // One step() with every gradient multiplied by grad_scale (finite) as the fused pass reads it; the
+  // scale applies to this step only. Clipping and loss-scale unscaling use this instead of a separate
+  // pass over the gradients.
+  void scaled_step(double grad_scale);
 
   // Bytes of optimizer state allocated so far (state is allocated on the first step). Algorithms with
   // state that is not per element (factored moments, per-tensor scalars, histories) override these three

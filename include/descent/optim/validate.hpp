@@ -16,14 +16,15 @@ inline void check_option(const std::string& optimizer, const std::string& label,
 }
 
 // Checks every option that PyTorch's optimizers share, where present, with PyTorch's ranges: lr, eps,
-// weight_decay, momentum, lr_decay, momentum_decay, initial_accumulator_value, alpha, lambd >= 0;
-// each element of betas in [0, 1); rho in [0, 1].
+// weight_decay, momentum, lr_decay, momentum_decay, initial_accumulator_value, alpha, lambd >= 0 and
+// finite (PyTorch accepts inf, which turns every weight NaN after one step); each element of betas in
+// [0, 1); rho in [0, 1].
 inline void check_shared_options(const std::string& optimizer, const nlohmann::json& options) {
   for (const char* key : {"lr", "eps", "weight_decay", "momentum", "lr_decay", "momentum_decay",
                           "initial_accumulator_value", "alpha", "lambd"})
     if (options.contains(key)) {
       const double value = options[key];
-      check_option(optimizer, key, value, value >= 0, std::string(key) + " >= 0");
+      check_option(optimizer, key, value, value >= 0 && std::isfinite(value), std::string("a finite ") + key + " >= 0");
     }
   if (options.contains("betas"))
     for (int i = 0; i < 2; ++i) {

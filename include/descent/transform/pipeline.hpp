@@ -12,7 +12,7 @@
 //   4. Norm clipping: coef = min(1, max_norm / (norm + 1e-6)) as clip_grad_norm_, where max_norm is the
 //      fixed `max_norm`, the percentile threshold (PercentileClip), or the smaller of the two.
 //   5. grad_scale = (inv_scale unless step 3 already applied it) * coef. It is NOT applied here: the
-//      caller hands it to the optimizer (Optimizer::set_grad_scale), whose fused update multiplies each
+//      caller hands it to the optimizer (Optimizer::scaled_step), whose fused update multiplies each
 //      gradient by it, so rescaling costs no pass of its own.
 //   6. The scaler's update() runs at the end of apply(): loss_scale() is then the scale for the next step.
 // Without AGC/value clipping a step costs exactly one read pass over the gradients.
@@ -21,7 +21,7 @@
 //   loss = loss * (pipeline.loss_scale() * accumulator.loss_weight());  backward(loss);
 //   if (accumulator.micro_batch_done()) {
 //     const StepDecision d = pipeline.apply(params);
-//     if (!d.skip) { optimizer.set_grad_scale(d.grad_scale); optimizer.step(); }
+//     if (!d.skip) optimizer.scaled_step(d.grad_scale);
 //     optimizer.zero_grad();
 //   }
 #include <cstdint>
