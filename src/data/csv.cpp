@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "descent/core/error.hpp"
@@ -107,7 +109,11 @@ double parse_number(const Field& field, const std::vector<std::string>& names, c
   const bool whole = ec == std::errc() && end == s.data() + s.size() && !s.empty();
   DESCENT_CHECK(whole && std::isfinite(value), "CSV file '", source, "' line ", field.line, ", column ",
                 describe_column(names, std::size_t(field.column - 1)), ": expected a finite number, got '",
-                field.text, "'");
+                clip_for_message(field.text), "'");
+  // Values are stored as float32: a larger magnitude would become infinite.
+  DESCENT_CHECK(std::abs(value) <= double(std::numeric_limits<float>::max()), "CSV file '", source, "' line ",
+                field.line, ", column ", describe_column(names, std::size_t(field.column - 1)), ": ",
+                clip_for_message(field.text), " is beyond float32's range (magnitude at most 3.4e38)");
   return value;
 }
 
@@ -117,12 +123,19 @@ std::size_t resolve(const ColumnRef& column, const std::vector<std::string>& nam
   if (const auto* name = std::get_if<std::string>(&column.ref)) {
     DESCENT_CHECK(has_header, "CSV file '", source, "': column '", *name,
                   "' given by name but the file has no header; expected a column index");
+    std::vector<std::size_t> matches;
     for (std::size_t i = 0; i < names.size(); ++i)
-      if (trim(names[i]) == *name) return i;
+      if (trim(names[i]) == *name) matches.push_back(i);
+    DESCENT_CHECK(matches.size() < 2, "CSV file '", source, "': column name '", clip_for_message(*name),
+                  "' is ambiguous: columns ", matches[0] + 1, " and ", matches[1] + 1,
+                  " both have it in the header; rename one, or give the column by index");
+    if (matches.size() == 1) return matches[0];
     std::ostringstream known;
-    for (std::size_t i = 0; i < names.size(); ++i) known << (i ? ", " : "") << "'" << names[i] << "'";
-    throw Error(detail::concat("CSV file '", source, "': no column named '", *name, "'; the header has ",
-                               known.str()));
+    const std::size_t shown = std::min<std::size_t>(names.size(), 20);
+    for (std::size_t i = 0; i < shown; ++i) known << (i ? ", " : "") << "'" << clip_for_message(names[i], 40) << "'";
+    if (names.size() > shown) known << " and " << names.size() - shown << " more";
+    throw Error(detail::concat("CSV file '", source, "': no column named '", clip_for_message(*name),
+                               "'; the header has ", known.str()));
   }
   const std::int64_t index = std::get<std::int64_t>(column.ref);
   const std::int64_t resolved = index < 0 ? index + std::int64_t(count) : index;
@@ -182,9 +195,11 @@ TensorDataset parse_csv(std::string_view text, const CsvOptions& options, const 
     const Field& cell = record[target];
     const double value = parse_number(cell, names, source);
     if (options.target_kind == TargetKind::Classification) {
-      DESCENT_CHECK(value >= 0 && value == std::floor(value) && value < 2147483648.0, "CSV file '", source,
+      // The largest label sets the number of classes (the model's output width), so it is bounded.
+      DESCENT_CHECK(value >= 0 && value == std::floor(value) && value < double(kMaxClasses), "CSV file '", source,
                     "' line ", cell.line, ", column ", describe_column(names, target),
-                    ": expected a class index (a non-negative integer), got '", cell.text, "'");
+                    ": expected a class index (an integer from 0 to ", kMaxClasses - 1, "), got '",
+                    clip_for_message(cell.text), "'");
       class_targets.push_back(std::int64_t(value));
     } else {
       regression_targets.push_back(float(value));

@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -57,7 +59,8 @@ bool is_gzip(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
 
-std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std::string& source) {
+std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std::string& source,
+                                 const SizeLimit& size_limit) {
   z_stream stream{};
   // 16 + MAX_WBITS: gzip wrapper only.
   DESCENT_CHECK(inflateInit2(&stream, 16 + MAX_WBITS) == Z_OK, "gzip: cannot initialise zlib for '", source,
@@ -74,13 +77,22 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std:
                               std::size_t(tail[3]) << 24;
     guess = std::min(isize + 1, bytes.size() * 1032);
   }
-  out.resize(std::max<std::size_t>(guess, 4096));
+  // The trailer is only a claim: start at no more than 64 MiB and grow by doubling.
+  out.resize(std::clamp<std::size_t>(guess, 4096, std::size_t(64) << 20));
   std::size_t in_pos = 0;
   std::size_t out_pos = 0;
+  std::size_t limit = SIZE_MAX;
   while (true) {
-    if (out_pos == out.size()) out.resize(out.size() * 2);
+    if (size_limit) limit = size_limit(std::span<const std::uint8_t>(out.data(), out_pos));
+    DESCENT_CHECK(out_pos <= limit, "gzip file '", source, "': inflates to more than the ", limit,
+                  " bytes its contents declare (stopped after ", out_pos, " bytes from ", in_pos, " of ", bytes.size(),
+                  " compressed bytes)");
+    if (out_pos == out.size()) out.resize(limit == SIZE_MAX ? out.size() * 2 : std::min(out.size() * 2, limit + 1));
     const std::size_t in_chunk = std::min(bytes.size() - in_pos, kZlibChunk);
-    const std::size_t out_chunk = std::min(out.size() - out_pos, kZlibChunk);
+    // While the limit is unknown, inflate in small steps so it is known as soon as a header is complete;
+    // once it is known, never past one byte beyond it.
+    std::size_t out_chunk = std::min(out.size() - out_pos, kZlibChunk);
+    if (size_limit) out_chunk = std::min(out_chunk, limit == SIZE_MAX ? std::size_t(4096) : limit + 1 - out_pos);
     stream.next_in = const_cast<Bytef*>(bytes.data() + in_pos);
     stream.avail_in = uInt(in_chunk);
     stream.next_out = out.data() + out_pos;
@@ -90,7 +102,12 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> bytes, const std:
     out_pos += out_chunk - stream.avail_out;
     if (status == Z_STREAM_END) {
       // A gzip file may hold several members back to back; anything else after the end is corrupt.
-      if (in_pos == bytes.size()) break;
+      if (in_pos == bytes.size()) {
+        if (size_limit) limit = size_limit(std::span<const std::uint8_t>(out.data(), out_pos));
+        DESCENT_CHECK(out_pos <= limit, "gzip file '", source, "': inflates to more than the ", limit,
+                      " bytes its contents declare");
+        break;
+      }
       DESCENT_CHECK(bytes.size() - in_pos >= 2 && bytes[in_pos] == 0x1f && bytes[in_pos + 1] == 0x8b,
                     "gzip file '", source, "': unexpected bytes after the compressed stream at byte ", in_pos,
                     "; expected end of file or another gzip member (1f 8b)");

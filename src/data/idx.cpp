@@ -1,5 +1,6 @@
 #include "descent/data/idx.hpp"
 
+#include <cstdint>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -157,24 +158,44 @@ IdxArray IdxArray::from_tensor(const Tensor& tensor, IdxType type) {
   return array;
 }
 
-IdxArray decode_idx(std::span<const std::uint8_t> bytes, const std::string& source) {
-  std::vector<std::uint8_t> inflated;
-  const bool compressed = file_io::is_gzip(bytes);
-  if (compressed) {
-    inflated = file_io::gunzip(bytes, source);
-    bytes = inflated;
-  }
-  const std::string where =
-      "IDX file '" + source + "'" + (compressed ? " (gzip; byte offsets are in the decompressed data)" : "");
-  DESCENT_CHECK(bytes.size() >= kHeaderBytes, where, ": ", bytes.size(),
-                " bytes; expected at least the 4-byte header (0x00 0x00, type code, dimension count)");
+namespace {
+
+// Checks the magic number and the dimension count once the first four bytes are there.
+void check_idx_start(std::span<const std::uint8_t> bytes, const std::string& where) {
   DESCENT_CHECK(bytes[0] == 0 && bytes[1] == 0 && valid_type_code(bytes[2]), where, ": bad magic number ",
                 hex_byte(bytes[0]), " ", hex_byte(bytes[1]), " ", hex_byte(bytes[2]),
                 " at byte 0; expected 0x00 0x00 then a type code (", kTypeList, ")");
+  DESCENT_CHECK(bytes[3] >= 1, where, ": dimension count 0 at byte 3; expected at least 1");
+}
+
+}  // namespace
+
+IdxArray decode_idx(std::span<const std::uint8_t> bytes, const std::string& source) {
+  std::vector<std::uint8_t> inflated;
+  const bool compressed = file_io::is_gzip(bytes);
+  const std::string where =
+      "IDX file '" + source + "'" + (compressed ? " (gzip; byte offsets are in the decompressed data)" : "");
+  if (compressed) {
+    // The header bounds the whole file: inflate no more than it declares (a gzip bomb stops early).
+    inflated = file_io::gunzip(bytes, source, [&where](std::span<const std::uint8_t> head) -> std::size_t {
+      if (head.size() < kHeaderBytes) return SIZE_MAX;
+      check_idx_start(head, where);
+      const std::size_t rank = head[3];
+      if (head.size() < kHeaderBytes + 4 * rank) return SIZE_MAX;
+      std::size_t total = idx_type_size(IdxType(head[2]));
+      for (std::size_t d = 0; d < rank; ++d)
+        DESCENT_CHECK(!__builtin_mul_overflow(total, std::size_t(read_be32(head.data() + kHeaderBytes + 4 * d)), &total),
+                      where, ": its dimensions overflow the address space");
+      return kHeaderBytes + 4 * rank + total;
+    });
+    bytes = inflated;
+  }
+  DESCENT_CHECK(bytes.size() >= kHeaderBytes, where, ": ", bytes.size(),
+                " bytes; expected at least the 4-byte header (0x00 0x00, type code, dimension count)");
+  check_idx_start(bytes, where);
   IdxArray array;
   array.type = IdxType(bytes[2]);
   const std::size_t rank = bytes[3];
-  DESCENT_CHECK(rank >= 1, where, ": dimension count 0 at byte 3; expected at least 1");
   const std::size_t data_offset = kHeaderBytes + 4 * rank;
   DESCENT_CHECK(bytes.size() >= data_offset, where, ": truncated header: ", bytes.size(), " bytes, but ", rank,
                 " dimensions need ", data_offset, " header bytes");

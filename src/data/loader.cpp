@@ -27,7 +27,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
 
 std::int64_t DataLoader::batches_per_epoch() const {
   const std::int64_t n = dataset_->size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  return options_.drop_last ? n / b : n / b + (n % b != 0);  // no overflow for a batch_size near INT64_MAX
 }
 
 std::vector<std::int64_t> DataLoader::epoch_order(std::int64_t epoch) const {

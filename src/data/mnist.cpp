@@ -43,7 +43,13 @@ TensorDataset load_mnist(const std::filesystem::path& images_file, const std::fi
 
   Tensor targets = empty(Shape{count}, DType::Int64);
   auto* target = targets.data<std::int64_t>();
-  for (std::int64_t i = 0; i < count; ++i) target[i] = labels.bytes[std::size_t(i)];
+  for (std::int64_t i = 0; i < count; ++i) {
+    target[i] = labels.bytes[std::size_t(i)];
+    // MNIST and Fashion-MNIST have ten classes; a larger label is a damaged or foreign file, and would
+    // silently widen the model's head.
+    DESCENT_CHECK(target[i] <= 9, "MNIST labels '", labels_file.string(), "': label ", target[i], " at index ", i,
+                  "; expected 0 to 9");
+  }
   return TensorDataset(std::move(pixels), std::move(targets));
 }
 

@@ -93,8 +93,42 @@ TEST(CsvErrors, ClassificationTargetMustBeANonNegativeInteger) {
   CsvOptions options;
   options.target_kind = TargetKind::Classification;
   EXPECT_THAT(error_message([&] { parse_csv("a,y\n1,2\n3,1.5\n", options, "c.csv"); }),
-              HasSubstr("line 3, column 2 ('y'): expected a class index (a non-negative integer), got '1.5'"));
+              HasSubstr("line 3, column 2 ('y'): expected a class index (an integer from 0 to 99999), got '1.5'"));
   EXPECT_THAT(error_message([&] { parse_csv("a,y\n1,-1\n", options, "c.csv"); }), HasSubstr("got '-1'"));
+}
+
+TEST(CsvErrors, ValuesBeyondFloat32LabelsBeyondTheClassBoundAndAmbiguousNames) {
+  CsvOptions options;
+  EXPECT_THAT(error_message([&] { parse_csv("a,y\n1,2\n1e39,1\n", options, "f.csv"); }),
+              HasSubstr("f.csv' line 3, column 1 ('a'): 1e39 is beyond float32's range"));
+  EXPECT_THAT(error_message([&] { parse_csv("a,y\n1,-3.5e38\n", options, "f.csv"); }), HasSubstr("beyond float32's range"));
+  EXPECT_NO_THROW(parse_csv("a,y\n3.4e38,-3.4e38\n", options, "f.csv"));
+  options.target_kind = TargetKind::Classification;
+  EXPECT_THAT(error_message([&] { parse_csv("a,y\n1,1000000000\n", options, "c.csv"); }),
+              HasSubstr("c.csv' line 2, column 2 ('y'): expected a class index (an integer from 0 to 99999), got '1000000000'"));
+  options.target = std::string("a");
+  EXPECT_THAT(error_message([&] { parse_csv("a,a,y\n1,2,0\n", options, "d.csv"); }),
+              HasSubstr("column name 'a' is ambiguous: columns 1 and 2 both have it"));
+  options.target = std::string("y");
+  EXPECT_NO_THROW(parse_csv("a,a,y\n1,2,0\n", options, "d.csv"));  // unused duplicates are harmless
+}
+
+TEST(CsvErrors, HugeCellsAndHeadersAreCutInMessages) {
+  CsvOptions options;
+  const std::string message = error_message([&] { parse_csv("a,y\n" + std::string(1000000, 'x') + ",1\n", options, "h.csv"); });
+  EXPECT_THAT(message, HasSubstr("more bytes)"));
+  EXPECT_LT(message.size(), 600u);
+  std::string header;
+  for (int i = 0; i < 20000; ++i) {
+    header += 'c';
+    header += std::to_string(i);
+    header += ',';
+  }
+  options.target = std::string("missing");
+  const std::string unknown = error_message([&] { parse_csv(header + "y\n" + std::string(20000, '1') + "\n", options, "w.csv"); });
+  EXPECT_THAT(unknown, HasSubstr("no column named 'missing'"));
+  EXPECT_THAT(unknown, HasSubstr("and 19981 more"));
+  EXPECT_LT(unknown.size(), 1000u);
 }
 
 TEST(CsvErrors, EmptyFileHeaderOnlyAndUnclosedQuote) {

@@ -161,6 +161,19 @@ TEST(IdxErrors, TruncatedHeader) {
               HasSubstr("dimension count 0 at byte 3"));
 }
 
+TEST(IdxErrors, AGzipBombStopsAtTheSizeItsHeaderDeclares) {
+  // The header declares 100 bytes; the stream inflates to 64 MiB of zeros after it.
+  std::vector<std::uint8_t> plain = encode_idx(make_array<std::uint8_t>({100}, std::vector<std::uint8_t>(100, 1), IdxType::UInt8));
+  plain.resize(std::size_t(64) << 20);
+  const auto packed = file_io::gzip(plain);
+  ASSERT_LT(packed.size(), 200000u);
+  const std::string message = error_message([&] { decode_idx(packed, "bomb.gz"); });
+  EXPECT_THAT(message, HasSubstr("gzip file 'bomb.gz': inflates to more than the 108 bytes its contents declare"));
+  // A bad magic number is reported as soon as the first bytes are inflated.
+  plain[0] = 7;
+  EXPECT_THAT(error_message([&] { decode_idx(file_io::gzip(plain), "magic.gz"); }), HasSubstr("bad magic number 0x07"));
+}
+
 TEST(IdxErrors, TruncatedAndCorruptGzip) {
   TempDir dir;
   std::vector<std::uint8_t> values(5000);

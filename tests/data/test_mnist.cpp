@@ -87,6 +87,14 @@ TEST(MnistErrors, LabelCountDiffersFromImageCount) {
   EXPECT_THAT(message, HasSubstr("holds 3 labels; expected the same count"));
 }
 
+TEST(MnistErrors, LabelsAboveNineAreRefused) {
+  TempDir dir;
+  write_idx(dir.file("images"), ubyte_array({12, 2, 2}, 1), false);
+  write_idx(dir.file("labels"), ubyte_array({12}, 1), false);  // labels 0..11
+  const auto message = error_message([&] { load_mnist(dir.file("images"), dir.file("labels")); });
+  EXPECT_THAT(message, HasSubstr(dir.file("labels").string() + "': label 10 at index 10; expected 0 to 9"));
+}
+
 TEST(MnistErrors, WrongRankOrType) {
   TempDir dir;
   write_idx(dir.file("flat"), ubyte_array({4, 4}, 1), false);

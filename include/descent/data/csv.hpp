@@ -21,6 +21,9 @@ struct ColumnRef {
   std::variant<std::int64_t, std::string> ref;
 };
 
+// Class labels run from 0 to kMaxClasses - 1: the largest label sets the model's output width.
+inline constexpr std::int64_t kMaxClasses = 100000;
+
 enum class TargetKind {
   Regression,      // float32 targets [N, 1]
   Classification,  // int64 class indices [N]; cells must be non-negative integers
