@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "descent/train/folder_lock.hpp"
 #include "descent/compare/comparison.hpp"
 #include "descent/compare/config.hpp"
 #include "descent/compare/trials.hpp"
@@ -35,6 +36,7 @@ void run_compare(const CompareOptions& o) {
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const compare::CompareConfig config = compare::load_compare_config(o.config, overrides, cores);
   const std::filesystem::path dir = o.out.empty() ? default_compare_dir(config.name) : std::filesystem::path(o.out);
+  const train::FolderLock lock(dir, "comparison folder");
   std::filesystem::create_directories(dir / "trials");
   nlohmann::json saved = config.base;
   saved["compare"] = config.resolved;

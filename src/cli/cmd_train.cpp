@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "descent/core/interrupt.hpp"
 #include "descent/report/report.hpp"
 #include "descent/autograd/node.hpp"
 #include "descent/nn/loss.hpp"
@@ -25,6 +26,7 @@ struct TrainOptions {
 };
 
 void run_train(const TrainOptions& o) {
+  install_stop_handlers();  // Ctrl-C / SIGTERM: checkpoint where training is and exit 130 / 143
   const train::Config config = train::load_config(o.config, o.overrides);
   const std::filesystem::path run_dir = o.out.empty() ? train::default_run_dir(config, o.config) : std::filesystem::path(o.out);
   train::RunOptions options;
@@ -32,6 +34,7 @@ void run_train(const TrainOptions& o) {
   const auto summary = train::train_run(config, run_dir, options);
   std::cerr << "run folder: " << run_dir.string() << "\n";
   report::try_write_report(run_dir, std::cerr);
+  report_run_outcome(summary.dump());
   std::cout << summary.dump() << std::endl;
 }
 
@@ -138,6 +141,21 @@ void run_fit_bench(std::int64_t epochs, int rounds) {
 }
 
 }  // namespace
+
+void report_run_outcome(const std::string& summary_json) {
+  const auto summary = nlohmann::json::parse(summary_json);
+  const auto skipped = summary.value("steps_skipped", std::int64_t(0));
+  if (skipped > 0)
+    std::cerr << "warning: " << skipped << " of " << summary.value("steps", std::int64_t(0))
+              << " steps were skipped (a loss or gradient was not finite)\n";
+  if (summary.value("stopped", "") == "diverged") {
+    std::cerr << "warning: the run diverged after step " << summary.value("steps", std::int64_t(0))
+              << ": its weights or, for an epoch's worth of steps in a row, its losses are not finite, so training "
+                 "stopped (try a lower optimizer.lr or "
+                 "transforms.max_norm); exit status 3\n";
+    exit_status() = 3;
+  }
+}
 
 static RegisterCommand reg_train{
     "train", "train a TOML config into a run folder (last stdout line: JSON summary)", [](CLI::App& sub) {

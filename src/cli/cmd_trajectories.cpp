@@ -112,7 +112,10 @@ void setup(CLI::App& sub) {
   sub.add_option("--start", args->start, "start point X,Y[,...] (default: the function's own)");
   sub.add_option("--schedule", args->schedule,
                  "schedule of lr applied to every optimizer, e.g. \"cosineannealinglr(T_max=1000)\"");
-  sub.add_option("--steps", args->steps, "optimizer steps per run")->default_val(1000);
+  // Every step of every run is kept for the plot: bounded so a typo cannot exhaust memory.
+  sub.add_option("--steps", args->steps, "optimizer steps per run (1 to 10,000,000)")
+      ->default_val(1000)
+      ->check(CLI::Range(std::int64_t(1), std::int64_t(10000000)).description("1 to 10,000,000"));
   sub.add_option("--tolerance", args->tolerance, "steps to tolerance: first step with f - f* <= this")
       ->default_val(1e-6);
   sub.add_option("--grid", args->grid, "contour grid resolution per axis")->default_val(100);

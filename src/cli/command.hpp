@@ -40,4 +40,8 @@ inline CLI::Validator positive_number() {
 // Exit status a callback may request (for example `vectors` when a case fails).
 int& exit_status();
 
+// After `train` or `resume`: warns on stderr about skipped steps and divergence, and sets exit status 3
+// when the run diverged (its folder is complete; see Trainer::weights_finite).
+void report_run_outcome(const std::string& summary_json);
+
 }  // namespace descent::cli

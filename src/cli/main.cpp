@@ -1,9 +1,11 @@
 // The `descent` program: one subcommand per tool (see `descent --help`).
 #include <algorithm>
+#include <csignal>
+#include <new>
 #include <iostream>
 
 #include "command.hpp"
-#include "descent/core/error.hpp"
+#include "descent/core/interrupt.hpp"
 
 namespace descent::cli {
 std::vector<Command>& commands() {
@@ -18,6 +20,8 @@ int& exit_status() {
 
 int main(int argc, char** argv) {
   using namespace descent::cli;
+  // A file-size limit makes write() fail with EFBIG, reported with the file's name, instead of killing.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"descent: train neural networks and study how they are optimized"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "descent 0.1.0");
@@ -44,8 +48,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const descent::Interrupted& e) {
+    std::cerr << "descent: " << e.what() << "\n";
+    return 128 + e.signal();
   } catch (const descent::Error& e) {
     std::cerr << "descent: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "descent: error: out of memory (a size in the config or the data may be too large)\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "descent: error: " << e.what() << "\n";

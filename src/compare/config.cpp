@@ -31,7 +31,7 @@ void reject_unknown_keys(const json& table, const std::vector<std::string>& know
 }
 
 [[noreturn]] void fail(const std::string& path, const json& value, const std::string& expected) {
-  throw Error("config: " + path + " = " + value.dump() + ": expected " + expected);
+  throw Error("config: " + path + " = " + clip_for_message(value.dump()) + ": expected " + expected);
 }
 
 std::int64_t positive_integer(const json& value, const std::string& path) {
@@ -72,11 +72,6 @@ std::vector<std::uint64_t> read_seeds(const json& value, std::uint64_t base_seed
   return seeds;
 }
 
-bool is_folder_safe(const std::string& name) {
-  return !name.empty() && name.size() <= 64 && name != "." && name != ".." &&
-         std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
-}
-
 SetupConfig read_setup(const json& table, std::size_t index) {
   const std::string path = "compare.setups[" + std::to_string(index) + "]";
   if (!table.is_object()) fail(path, table, "a table { name = \"...\", optimizer = { name = \"...\", ... } }");
@@ -84,7 +79,7 @@ SetupConfig read_setup(const json& table, std::size_t index) {
   if (!table.contains("name")) throw Error("config: " + path + " has no name: every setup needs name = \"...\"");
   SetupConfig setup;
   setup.name = string_of(table.at("name"), path + ".name");
-  if (!is_folder_safe(setup.name))
+  if (!train::is_folder_name(setup.name))
     fail(path + ".name", table.at("name"), "1 to 64 letters, digits, '-', '_' or '.' (it names the trial folders)");
   for (const auto& key : {"optimizer", "transforms", "trainer"})
     if (table.contains(key) && !table.at(key).is_object()) fail(path + "." + key, table.at(key), "a table");
@@ -128,6 +123,9 @@ CompareConfig parse_compare_config(const json& raw, const std::string& fallback_
   c.base.erase("compare");
   const std::string given_name = c.base.value("name", std::string());
   c.name = given_name.empty() || given_name == "run" ? fallback_name : given_name;
+  if (!train::is_folder_name(c.name, true))
+    fail("name", c.base.contains("name") ? c.base.at("name") : json(c.name),
+         "1 to 64 letters, digits, spaces, '-', '_' or '.' (it names the folder runs/<name>-<time>)");
   const json base_seed_value = c.base.value("seed", json(0));
   const std::uint64_t base_seed = base_seed_value.is_number_integer() && base_seed_value.get<std::int64_t>() >= 0 ? base_seed_value.get<std::uint64_t>() : 0;
   c.seeds = read_seeds(table.value("seeds", json(3)), base_seed);

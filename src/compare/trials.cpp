@@ -1,7 +1,8 @@
 #include "descent/compare/trials.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <sstream>
 
@@ -17,7 +19,6 @@
 #include "descent/train/config.hpp"
 #include "descent/train/safetensors.hpp"
 
-extern char** environ;
 
 namespace descent::compare {
 
@@ -78,17 +79,23 @@ pid_t spawn_trial(const TrialSpec& trial, const std::filesystem::path& program) 
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
+  // fork + exec rather than posix_spawn, to set a parent-death signal: a killed `descent compare` takes its
+  // trials with it (SIGTERM, so each writes a checkpoint and stops), and a rerun resumes them. Between fork
+  // and exec the child makes only async-signal-safe calls.
   const std::string log_path = (trial.dir / "trial.log").string();
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  const int result = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  DESCENT_CHECK(result == 0, "compare: cannot start ", program.string(), " for trial ", trial.dir.string(), ": ",
-                std::strerror(result));
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  DESCENT_CHECK(pid >= 0, "compare: cannot start ", program.string(), " for trial ", trial.dir.string(), ": ",
+                std::strerror(errno));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(126);
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
   return pid;
 }
 
@@ -96,6 +103,19 @@ std::string describe_end(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
   return "ended abnormally";
+}
+
+// Whether the run folder's metrics.jsonl holds an epoch record, which the comparison reads.
+bool has_epoch_record(const std::filesystem::path& dir) {
+  const auto path = dir / "metrics.jsonl";
+  if (!std::filesystem::exists(path)) return false;
+  std::istringstream in(train::read_file_bytes(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    const json record = json::parse(line, nullptr, false);
+    if (!record.is_discarded() && record.is_object() && record.value("kind", "") == "epoch") return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -123,9 +143,19 @@ std::vector<TrialOutcome> run_trials(const std::vector<TrialSpec>& trials, const
     check_same_config(trials[i]);
     TrialOutcome previous = read_trial_record(trials[i].dir);
     if (previous.status == "ok" && std::filesystem::exists(trials[i].dir / "summary.json")) {
-      previous.reused = true;
-      outcomes[i] = previous;
-      continue;
+      if (has_epoch_record(trials[i].dir)) {
+        previous.reused = true;
+        outcomes[i] = previous;
+        continue;
+      }
+      // Finished, but its results are unreadable: keep the folder aside and train the trial again.
+      const auto aside = trials[i].dir.string() + ".unreadable-" + std::to_string(::time(nullptr));
+      std::filesystem::rename(trials[i].dir, aside);
+      std::filesystem::create_directories(trials[i].dir);
+      std::fprintf(log, "compare: %s seed %llu finished but its metrics.jsonl has no epoch record; moved to %s and rerun\n",
+                   trials[i].setup.c_str(), static_cast<unsigned long long>(trials[i].seed), aside.c_str());
+      previous = TrialOutcome{};
+      previous.status = "missing";
     }
     // Time and memory of earlier sessions of an interrupted or failed trial still count.
     outcomes[i].wall_time_s = previous.status == "missing" ? 0.0 : previous.wall_time_s;
@@ -165,7 +195,9 @@ std::vector<TrialOutcome> run_trials(const std::vector<TrialSpec>& trials, const
     o.wall_time_s += std::chrono::duration<double>(Clock::now() - r.start).count();
     o.peak_rss_mb = std::max(o.peak_rss_mb, double(usage.ru_maxrss) / 1024.0);  // Linux reports KiB
     o.cpu_time_s += double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + 1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::exists(trial.dir / "summary.json");
+    // Status 3 is a diverged run: a finished trial with a result (its accuracy counts NaN outputs wrong).
+    const bool exited_ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3);
+    const bool ok = exited_ok && std::filesystem::exists(trial.dir / "summary.json");
     o.status = ok ? "ok" : "failed";
     if (!ok) {
       o.error = printed_error(trial.dir / "trial.log");

@@ -84,12 +84,14 @@ nlohmann::json run_data(const fs::path& dir) {
 nlohmann::json lr_find_data(const fs::path& dir) {
   const fs::path file = dir / "lr_find.json";
   nlohmann::json doc = read_json_file(file);
-  // `descent lr-find` writes lr/loss/smoothed_loss; docs/FORMATS.md names them lrs/losses/smoothed_losses.
+  // lr_find.json holds lr, loss and smoothed_loss (docs/FORMATS.md); the page's script reads them under
+  // the plural names lrs, losses and smoothed_losses.
+  DESCENT_CHECK(doc.is_object(), "report: ", file.string(), " must hold a JSON object");
+  require(doc, file, {"lr", "loss"});
+  DESCENT_CHECK(doc["lr"].is_array() && doc["loss"].is_array() && doc["lr"].size() == doc["loss"].size(),
+                "report: ", file.string(), ": \"lr\" and \"loss\" must be arrays of the same length");
   for (const auto& [plural, singular] : {std::pair{"lrs", "lr"}, {"losses", "loss"}, {"smoothed_losses", "smoothed_loss"}})
-    if (!doc.contains(plural) && doc.is_object() && doc.contains(singular)) doc[plural] = doc[singular];
-  require(doc, file, {"lrs", "losses"});
-  DESCENT_CHECK(doc["lrs"].is_array() && doc["losses"].is_array() && doc["lrs"].size() == doc["losses"].size(),
-                "report: ", file.string(), ": \"lrs\" and \"losses\" must be arrays of the same length");
+    if (doc.contains(singular)) doc[plural] = doc[singular];
   return {{"title", folder_name(dir)}, {"lr_find", std::move(doc)}};
 }
 
@@ -141,7 +143,14 @@ std::string folder_kind(const fs::path& dir) {
 
 nlohmann::json report_data(const fs::path& dir) {
   const std::string kind = folder_kind(dir);
-  nlohmann::json data = kind == "run" ? run_data(dir) : kind == "lr_find" ? lr_find_data(dir) : study_file_data(dir, kind);
+  nlohmann::json data;
+  try {
+    data = kind == "run" ? run_data(dir) : kind == "lr_find" ? lr_find_data(dir) : study_file_data(dir, kind);
+  } catch (const nlohmann::json::exception& e) {
+    // A file that parses but has the wrong shape somewhere the checks above do not look.
+    throw Error("report: " + (kind == "run" ? dir.string() : (dir / (kind == "lr_find" ? "lr_find.json" : file_for(kind))).string()) +
+                ": an entry has the wrong type or is missing (see docs/FORMATS.md): " + e.what());
+  }
   data["kind"] = kind;
   data["dir"] = dir.string();
   data["generated"] = utc_now();

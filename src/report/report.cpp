@@ -11,17 +11,25 @@ std::filesystem::path write_report(const std::filesystem::path& dir, const Repor
   const std::string page = render_page(report_data(dir));
   const std::filesystem::path out = options.out ? *options.out : dir / "report.html";
   // Written beside its final name and renamed, so that a reader never opens half a page.
+  // A failed write removes its temporary rather than leave half a page beside the folder's files.
   const std::filesystem::path tmp = out.string() + ".tmp";
+  std::error_code error;
   {
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
     DESCENT_CHECK(file.good(), "report: cannot write ", tmp.string());
     file.write(page.data(), std::streamsize(page.size()));
     file.close();
-    DESCENT_CHECK(file.good(), "report: writing ", tmp.string(), " failed");
+    if (!file.good()) {
+      std::filesystem::remove(tmp, error);
+      throw Error("report: writing " + tmp.string() + " failed (a full disk?)");
+    }
   }
-  std::error_code error;
   std::filesystem::rename(tmp, out, error);
-  DESCENT_CHECK(!error, "report: cannot rename ", tmp.string(), " to ", out.string(), ": ", error.message());
+  if (error) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Error("report: cannot rename " + tmp.string() + " to " + out.string() + ": " + error.message());
+  }
   return out;
 }
 

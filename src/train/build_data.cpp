@@ -54,7 +54,7 @@ data::StatisticsAxis axis(const std::string& name) {
 
 }  // namespace
 
-DataSplits build_datasets(const DataConfig& c, std::uint64_t seed) {
+DataSplits build_datasets(const DataConfig& c, std::uint64_t seed) try {
   data::TensorDataset train_all(zeros(Shape{1, 1}), zeros(Shape{1, 1}));
   data::TensorDataset test(zeros(Shape{1, 1}), zeros(Shape{1, 1}));
   if (c.dataset == "fashion_mnist") {
@@ -92,6 +92,10 @@ DataSplits build_datasets(const DataConfig& c, std::uint64_t seed) {
   out.validation = std::make_shared<data::TensorDataset>(validation);
   out.test = std::make_shared<data::TensorDataset>(test);
   return out;
+} catch (const std::bad_alloc&) {
+  throw Error("data: the " + c.dataset + " dataset does not fit in memory" +
+              (c.dataset == "csv" || c.dataset == "fashion_mnist" ? std::string(" (") + c.path + ")"
+                                                                  : " (data.samples = " + std::to_string(c.samples) + ")"));
 }
 
 data::DataLoader make_train_loader(const DataSplits& splits, const DataConfig& c, std::uint64_t seed) {

@@ -100,7 +100,7 @@ class TransformerClassifier : public nn::Module {
 }  // namespace
 
 std::shared_ptr<nn::Module> build_model(const ModelConfig& c, const Shape& sample, std::int64_t outputs,
-                                        std::uint64_t seed) {
+                                        std::uint64_t seed) try {
   Generator gen(seed ^ 0x6d6f64656cull);
   DropoutSeeds dropout{seed ^ 0x64726f70ull};
   std::shared_ptr<nn::Module> model;
@@ -138,6 +138,10 @@ std::shared_ptr<nn::Module> build_model(const ModelConfig& c, const Shape& sampl
   }
   model->build_arena();
   return model;
+} catch (const std::bad_alloc&) {
+  throw Error("model: its parameters do not fit in memory (model.type = " + c.type +
+              "; the widths model.hidden, model.channels, model.hidden_size, model.d_model and "
+              "model.dim_feedforward and the data's " + std::to_string(outputs) + " outputs set its size)");
 }
 
 }  // namespace descent::train

@@ -156,7 +156,8 @@ void ModelCheckpoint::on_epoch_end(Trainer& trainer, const EpochRecord& record) 
 }
 
 void ModelCheckpoint::on_fit_end(Trainer& trainer) {
-  if (config_.save_last) save(trainer, "last.safetensors");
+  // An interrupted run always leaves a checkpoint of where it stopped, so that nothing is lost.
+  if (config_.save_last || trainer.stop_reason() == "interrupted") save(trainer, "last.safetensors");
 }
 
 TrainingState ModelCheckpoint::state() const {

@@ -1,5 +1,8 @@
 #include "descent/train/checkpoint.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 namespace descent::train {
 
 void save_checkpoint(const std::filesystem::path& path, const TrainingState& state, StringMap metadata) {
@@ -34,24 +37,54 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   return out;
 }
 
-std::optional<Checkpoint> latest_checkpoint(const std::filesystem::path& dir, std::vector<std::string>* refused) {
-  std::optional<Checkpoint> best;
-  std::filesystem::file_time_type best_time{};
-  if (!std::filesystem::is_directory(dir)) return best;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file() || entry.path().extension() != ".safetensors") continue;
+std::optional<Checkpoint> latest_checkpoint(const std::filesystem::path& dir, std::vector<std::string>* refused,
+                                            const std::function<void(const Checkpoint&)>& accept) {
+  auto refuse = [&](const std::filesystem::path& path, const std::string& why) {
+    if (refused) refused->push_back(why.find(path.string()) != std::string::npos ? why : path.string() + ": " + why);
+  };
+  // Order the candidates by the step their header records (then by time) without reading their data, and
+  // take the first that loads and that `accept` takes. Any failure, a missing file included (another
+  // process may prune one while this one lists them), refuses that candidate and moves to the next.
+  struct Candidate {
+    std::int64_t step;
+    std::filesystem::file_time_type time;
+    std::filesystem::path path;
+  };
+  std::vector<Candidate> candidates;
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) return std::nullopt;
+  for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    const auto& path = it->path();
+    if (path.extension() != ".safetensors" || !it->is_regular_file(error)) continue;
     try {
-      Checkpoint candidate = load_checkpoint(entry.path());
-      const auto time = entry.last_write_time();
-      if (!best || candidate.step > best->step || (candidate.step == best->step && time > best_time)) {
-        best = std::move(candidate);
-        best_time = time;
+      const StringMap metadata = read_safetensors_metadata(path);
+      const auto step = metadata.find("step");
+      std::int64_t value = -1;
+      if (step != metadata.end()) {
+        const auto [end_of_number, parse_error] =
+            std::from_chars(step->second.data(), step->second.data() + step->second.size(), value);
+        if (parse_error != std::errc() || end_of_number != step->second.data() + step->second.size()) value = -1;
       }
-    } catch (const Error& e) {
-      if (refused) refused->push_back(e.what());
+      DESCENT_CHECK(value >= 0, "checkpoint ", path.string(), ": its metadata has no step");
+      candidates.push_back({value, std::filesystem::last_write_time(path), path});
+    } catch (const std::exception& e) {
+      refuse(path, e.what());
     }
   }
-  return best;
+  DESCENT_CHECK(!error, "cannot list ", dir.string(), ": ", error.message());
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.step != b.step ? a.step > b.step : a.time > b.time;
+  });
+  for (const auto& candidate : candidates) {
+    try {
+      Checkpoint checkpoint = load_checkpoint(candidate.path);
+      if (accept) accept(checkpoint);
+      return checkpoint;
+    } catch (const std::exception& e) {
+      refuse(candidate.path, e.what());
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace descent::train

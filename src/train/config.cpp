@@ -1,4 +1,6 @@
 // parse_config: every section of a training config, validated and resolved.
+#include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "config_reader.hpp"
@@ -12,6 +14,10 @@ using detail::TableReader;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Bounds that keep a typo from allocating without end: a layer at most 2^20 wide, at most 10^8
+// synthetic samples. What is inside them may still not fit in memory; building then says which section.
+constexpr std::int64_t kMaxWidth = std::int64_t(1) << 20;
+constexpr std::int64_t kMaxSamples = 100000000;
 
 DataConfig read_data(TableReader r) {
   DataConfig d;
@@ -19,10 +25,10 @@ DataConfig read_data(TableReader r) {
                        {"fashion_mnist", "csv", "linear_regression", "quadratic", "two_moons", "two_spirals"});
   const bool synthetic = d.dataset != "fashion_mnist" && d.dataset != "csv";
   if (synthetic) {
-    d.samples = r.integer("samples", d.dataset == "quadratic" ? 10000 : 1000, 10);
+    d.samples = r.integer("samples", d.dataset == "quadratic" ? 10000 : 1000, 10, kMaxSamples);
     d.noise = r.number("noise", d.dataset == "two_spirals" ? 0.02 : 0.1, 0.0, kInf);
   }
-  if (d.dataset == "quadratic") d.dims = r.integer("dims", 20, 2);
+  if (d.dataset == "quadratic") d.dims = r.integer("dims", 20, 2, kMaxWidth);
   if (d.dataset == "two_spirals") d.turns = r.number("turns", 1.5, 0.0, kInf, true);
   if (d.dataset == "csv" || d.dataset == "fashion_mnist") d.path = r.text("path", "");
   if (d.dataset == "csv") {
@@ -65,25 +71,25 @@ ModelConfig read_model(TableReader r) {
   m.dropout = r.number("dropout", 0.0, 0.0, 1.0);
   if (m.dropout >= 1.0) throw Error("config: model.dropout = 1.0: expected a number in [0, 1)");
   if (m.type == "mlp" || m.type == "cnn") {
-    m.hidden = r.integers("hidden", m.type == "mlp" ? std::vector<std::int64_t>{64, 64} : std::vector<std::int64_t>{128}, 1);
+    m.hidden = r.integers("hidden", m.type == "mlp" ? std::vector<std::int64_t>{64, 64} : std::vector<std::int64_t>{128}, 1, kMaxWidth);
     m.norm = r.choice("norm", "none", {"none", "batch", "layer"});
   }
   if (m.type == "cnn") {
-    m.channels = r.integers("channels", {16, 32}, 1);
+    m.channels = r.integers("channels", {16, 32}, 1, kMaxWidth);
     if (m.channels.empty()) throw Error("config: model.channels = []: expected at least one convolution");
     m.kernel_size = r.integer("kernel_size", 3, 1, 15);
     if (m.kernel_size % 2 == 0) throw Error("config: model.kernel_size = " + std::to_string(m.kernel_size) + ": expected an odd size (padding keeps the image size)");
   }
   if (m.type == "lstm") {
-    m.hidden_size = r.integer("hidden_size", 64, 1);
+    m.hidden_size = r.integer("hidden_size", 64, 1, kMaxWidth);
     m.num_layers = r.integer("num_layers", 1, 1, 16);
   }
   if (m.type == "transformer") {
-    m.d_model = r.integer("d_model", 64, 1);
-    m.nhead = r.integer("nhead", 4, 1);
+    m.d_model = r.integer("d_model", 64, 1, kMaxWidth);
+    m.nhead = r.integer("nhead", 4, 1, kMaxWidth);
     if (m.d_model % m.nhead != 0)
       throw Error("config: model.nhead = " + std::to_string(m.nhead) + ": expected a divisor of model.d_model = " + std::to_string(m.d_model));
-    m.dim_feedforward = r.integer("dim_feedforward", 128, 1);
+    m.dim_feedforward = r.integer("dim_feedforward", 128, 1, kMaxWidth);
     m.num_layers = r.integer("num_layers", 2, 1, 64);
     m.norm_first = r.flag("norm_first", true);
   }
@@ -277,12 +283,21 @@ Config parse_config(const json& raw) {
   }
 }
 
+bool is_folder_name(const std::string& name, bool spaces) {
+  return !name.empty() && name.size() <= 64 && name != "." && name != ".." && name.front() != ' ' && name.back() != ' ' &&
+         std::all_of(name.begin(), name.end(), [spaces](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || (spaces && c == ' ');
+         });
+}
+
 namespace {
 Config read_config(const json& raw) {
   Config config;
   json resolved = json::object();
   TableReader top(raw, "", resolved);
   config.name = top.text("name", "run");
+  if (!is_folder_name(config.name, true))
+    top.fail("name", "1 to 64 letters, digits, spaces, '-', '_' or '.' (it names the run folder runs/<name>-<time>)");
   config.seed = std::uint64_t(top.integer("seed", 0, 0));
   config.data = read_data(top.table("data"));
   config.model = read_model(top.table("model"));

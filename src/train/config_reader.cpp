@@ -27,7 +27,8 @@ TableReader::TableReader(const json& node, std::string path, json& resolved)
 }
 
 void TableReader::fail(const std::string& key, const std::string& expected) const {
-  throw Error("config: " + key_path(key) + " = " + node_.at(key).dump() + ": expected " + expected);
+  if (!has(key)) throw Error("config: " + key_path(key) + " is required: expected " + expected);
+  throw Error("config: " + key_path(key) + " = " + clip_for_message(node_.at(key).dump()) + ": expected " + expected);
 }
 
 std::int64_t TableReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
@@ -98,17 +99,19 @@ std::string TableReader::choice(const std::string& key, const std::string& fallb
 }
 
 std::vector<std::int64_t> TableReader::integers(const std::string& key, const std::vector<std::int64_t>& fallback,
-                                                std::int64_t min) {
+                                                std::int64_t min, std::int64_t max) {
   known_.push_back(key);
   read_.insert(key);
   std::vector<std::int64_t> value = fallback;
+  const std::string expected = "an array of integers in [" + std::to_string(min) + ", " +
+                               (max == INT64_MAX ? std::string("inf") : std::to_string(max)) + "]";
   if (has(key)) {
     const json& v = node_.at(key);
-    if (!v.is_array()) fail(key, "an array of integers >= " + std::to_string(min));
+    if (!v.is_array()) fail(key, expected);
     value.clear();
     for (const json& element : v) {
-      if (!element.is_number_integer() || element.get<std::int64_t>() < min)
-        fail(key, "an array of integers >= " + std::to_string(min));
+      if (!element.is_number_integer() || element.get<std::int64_t>() < min || element.get<std::int64_t>() > max)
+        fail(key, expected);
       value.push_back(element.get<std::int64_t>());
     }
   }

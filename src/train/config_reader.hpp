@@ -21,7 +21,8 @@ class TableReader {
   bool flag(const std::string& key, bool fallback);
   std::string text(const std::string& key, const std::string& fallback);
   std::string choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& accepted);
-  std::vector<std::int64_t> integers(const std::string& key, const std::vector<std::int64_t>& fallback, std::int64_t min);
+  std::vector<std::int64_t> integers(const std::string& key, const std::vector<std::int64_t>& fallback, std::int64_t min,
+                                     std::int64_t max = INT64_MAX);
   std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& fallback);
   // A string or an integer read as text (CSV columns).
   std::string name_or_index(const std::string& key, const std::string& fallback);

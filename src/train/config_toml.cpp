@@ -99,9 +99,20 @@ json parse_toml(std::string_view text, const std::string& source) {
   }
 }
 
+void anchor_data_path(json& config, const std::filesystem::path& base) {
+  if (!config.is_object() || !config.contains("data") || !config["data"].is_object()) return;
+  json& data = config["data"];
+  const auto it = data.find("path");
+  if (it == data.end() || !it->is_string() || it->get<std::string>().empty()) return;
+  const std::filesystem::path given = it->get<std::string>();
+  if (given.is_relative()) *it = std::filesystem::absolute(base / given).lexically_normal().string();
+}
+
 json load_toml(const std::filesystem::path& path) {
   DESCENT_CHECK(std::filesystem::is_regular_file(path), "config file ", path.string(), " does not exist");
-  return parse_toml(read_file_bytes(path), path.string());
+  json config = parse_toml(read_file_bytes(path), path.string());
+  anchor_data_path(config, std::filesystem::absolute(path).parent_path());
+  return config;
 }
 
 std::string to_toml(const json& config) {
@@ -131,6 +142,7 @@ void apply_override(json& config, const std::string& assignment) {
     DESCENT_CHECK(!key.empty(), "--set '", assignment, "': empty key in the path '", path, "'");
     if (dot == std::string::npos) {
       (*node)[key] = value;
+      anchor_data_path(config, std::filesystem::current_path());  // --set data.path=... is typed in a shell
       return;
     }
     json& child = (*node)[key];

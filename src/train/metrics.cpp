@@ -1,9 +1,13 @@
 #include "descent/train/metrics.hpp"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <vector>
 
@@ -26,10 +30,17 @@ void MetricAccumulator::add(const Tensor& output, const Tensor& target, double m
       const float* row = logits + i * classes;
       const std::int64_t y = label[i];
       if (y < 0 || y >= classes) continue;
-      // The rank of the true class: how many logits beat it (ties go to the true class, as argmax's first
-      // maximum would only when it comes first; the difference is immaterial for float logits).
+      // The rank of the true class as torch.argmax and topk order a row: the logits above it, and the
+      // equal ones before it (the first maximum wins, so a constant row predicts class 0). A row holding
+      // a NaN has no ranking and counts as wrong, for accuracy and top-k alike.
       std::int64_t better = 0;
-      for (std::int64_t c = 0; c < classes; ++c) better += row[c] > row[y];
+      bool has_nan = false;
+      const float truth = row[y];
+      for (std::int64_t c = 0; c < classes; ++c) {
+        has_nan |= std::isnan(row[c]);
+        better += row[c] > truth || (c < y && row[c] == truth);
+      }
+      if (has_nan) continue;
       correct_ += better == 0;
       top_k_correct_ += better < top_k_;
     }
@@ -100,12 +111,19 @@ MetricsLog::MetricsLog(const std::filesystem::path& path, const std::function<bo
     }
     write_file_atomic(path, kept);
   }
-  out_.open(path, std::ios::app);
-  DESCENT_CHECK(out_, "cannot open the metrics log ", path.string());
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  DESCENT_CHECK(fd_ >= 0, "cannot open the metrics log ", path.string(), ": ", std::strerror(errno));
   last_flush_ = std::chrono::steady_clock::now();
 }
 
-MetricsLog::~MetricsLog() { flush(); }
+MetricsLog::~MetricsLog() {
+  try {
+    flush();
+  } catch (const Error&) {
+    // Already reported by the flush that failed first; a destructor cannot report it again.
+  }
+  if (fd_ >= 0) ::close(fd_);
+}
 
 void MetricsLog::write(const nlohmann::json& record) {
   pending_ += record.dump();
@@ -114,12 +132,23 @@ void MetricsLog::write(const nlohmann::json& record) {
 }
 
 void MetricsLog::flush() {
-  if (!pending_.empty()) {
-    out_ << pending_;
-    out_.flush();
-    pending_.clear();
-  }
   last_flush_ = std::chrono::steady_clock::now();
+  if (pending_.empty() || failed_) return;
+  std::size_t written = 0;
+  while (written < pending_.size()) {
+    const ssize_t n = ::write(fd_, pending_.data() + written, pending_.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // Stop here: a run that cannot log would lose its records for good. The last checkpoint predates
+      // these records, and `descent resume` rewrites the log from it.
+      failed_ = true;
+      throw Error("cannot write the metrics log " + path_.string() + ": " + std::strerror(n < 0 ? errno : ENOSPC) +
+                  "; training stops here, and `descent resume` continues from the last checkpoint once the "
+                  "file can be written");
+    }
+    written += std::size_t(n);
+  }
+  pending_.clear();
 }
 
 void export_metrics_csv(const std::filesystem::path& jsonl, const std::string& kind, const std::filesystem::path& csv) {

@@ -2,10 +2,12 @@
 #include "descent/train/safetensors.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -185,11 +187,23 @@ SafetensorsContent decode_safetensors(std::string_view bytes, const std::string&
   return out;
 }
 
-std::string read_file_bytes(const std::filesystem::path& path) {
+std::string read_file_bytes(const std::filesystem::path& path, std::uint64_t limit) {
   std::ifstream in(path, std::ios::binary);
   DESCENT_CHECK(in, "cannot open ", path.string(), ": ", std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  DESCENT_CHECK(!in.bad(), "error reading ", path.string());
+  std::error_code error;
+  const std::uint64_t size = std::filesystem::file_size(path, error);
+  DESCENT_CHECK(!error, "cannot read the size of ", path.string(), ": ", error.message());
+  DESCENT_CHECK(size <= limit, path.string(), ": the file holds ", size, " bytes, more than the ", limit,
+                " this reader accepts");
+  std::string bytes;
+  try {
+    bytes.resize(size);
+  } catch (const std::bad_alloc&) {
+    throw Error("cannot read " + path.string() + ": not enough memory for its " + std::to_string(size) + " bytes");
+  }
+  in.read(bytes.data(), std::streamsize(size));
+  DESCENT_CHECK(!in.bad() && std::uint64_t(in.gcount()) == size, "error reading ", path.string(), " (",
+                in.gcount(), " of ", size, " bytes; did it change while being read?)");
   return bytes;
 }
 
@@ -232,12 +246,78 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
   }
 }
 
+std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> removed;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    const auto mark = name.rfind(".tmp");
+    if (name.size() < 6 || name[0] != '.' || mark == std::string::npos || mark + 4 == name.size()) continue;
+    long pid = 0;
+    const char* digits = name.c_str() + mark + 4;
+    const auto [end_of_number, parse_error] = std::from_chars(digits, name.c_str() + name.size(), pid);
+    if (parse_error != std::errc() || end_of_number != name.c_str() + name.size() || pid <= 0) continue;
+    // A writer that still runs owns its temporary; kill(pid, 0) fails with ESRCH once it is gone.
+    if (pid != long(::getpid()) && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code remove_error;
+      if (std::filesystem::remove(it->path(), remove_error)) removed.push_back(it->path());
+    }
+  }
+  return removed;
+}
+
 void save_safetensors(const std::filesystem::path& path, const TensorMap& tensors, const StringMap& metadata) {
   write_file_atomic(path, encode_safetensors(tensors, metadata));
 }
 
+namespace {
+
+// The length and the header, checked against the file's size without reading the data: a file whose
+// header is not a safetensors header, or whose tensors end past its size, is refused before its data is read.
+json read_checked_header(const std::filesystem::path& path) {
+  const std::string source = path.string();
+  std::ifstream in(path, std::ios::binary);
+  DESCENT_CHECK(in, "cannot open ", source, ": ", std::strerror(errno));
+  std::error_code error;
+  const std::uint64_t size = std::filesystem::file_size(path, error);
+  DESCENT_CHECK(!error, "cannot read the size of ", source, ": ", error.message());
+  if (size < 8) fail(source, "file of " + std::to_string(size) + " bytes is shorter than the 8-byte header length (truncated?)");
+  std::uint64_t header_length = 0;
+  in.read(reinterpret_cast<char*>(&header_length), 8);
+  if (header_length > kMaxHeaderBytes || header_length > size - 8)
+    fail(source, "header length " + std::to_string(header_length) + " exceeds the file's remaining " +
+                     std::to_string(size - 8) + " bytes (truncated or not a safetensors file)");
+  std::string header_text(header_length, '\0');
+  in.read(header_text.data(), std::streamsize(header_length));
+  DESCENT_CHECK(std::uint64_t(in.gcount()) == header_length, "error reading ", source);
+  json header = json::parse(header_text, nullptr, false);
+  if (header.is_discarded()) fail(source, "header is not valid JSON");
+  if (!header.is_object()) fail(source, "header is not a JSON object");
+  std::uint64_t data_end = 0;
+  for (const auto& [name, entry] : header.items())
+    if (name != "__metadata__" && entry.is_object() && entry.contains("data_offsets") && entry["data_offsets"].is_array() &&
+        entry["data_offsets"].size() == 2 && entry["data_offsets"][1].is_number_unsigned())
+      data_end = std::max(data_end, entry["data_offsets"][1].get<std::uint64_t>());
+  if (data_end > size - 8 - header_length)
+    fail(source, "its tensors end at data byte " + std::to_string(data_end) + ", past the file's " +
+                     std::to_string(size - 8 - header_length) + " data bytes (truncated?)");
+  return header;
+}
+
+}  // namespace
+
 SafetensorsContent load_safetensors(const std::filesystem::path& path) {
+  read_checked_header(path);
   return decode_safetensors(read_file_bytes(path), path.string());
+}
+
+StringMap read_safetensors_metadata(const std::filesystem::path& path) {
+  const json header = read_checked_header(path);
+  StringMap out;
+  if (header.contains("__metadata__") && header["__metadata__"].is_object())
+    for (const auto& [key, value] : header["__metadata__"].items())
+      if (value.is_string()) out[key] = value.get<std::string>();
+  return out;
 }
 
 }  // namespace descent::train

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "descent/autograd/node.hpp"
+#include "descent/core/interrupt.hpp"
 
 namespace descent::train {
 
@@ -88,9 +89,13 @@ void Trainer::fit(const data::DataLoader& train, const data::DataLoader* validat
         stepped_last = train_batch(*batch);
         if (options_.max_steps > 0 && position_.step >= options_.max_steps && stop_reason_.empty())
           stop_reason_ = "max_steps";
+        // Ctrl-C or SIGTERM: stop after this optimizer step; the fit-end callbacks write a checkpoint
+        // at this position, and a resume continues from it as if nothing had happened.
+        if (stepped_last && stop_reason_.empty() && stop_requested()) stop_reason_ = "interrupted";
         if (!stop_reason_.empty() && stepped_last) break;
       }
     }
+    if (stop_reason_ == "interrupted") break;  // mid-epoch: no epoch record, the position stays
     if (position_.batch == batches && accumulator_.pending() > 0) {  // a trailing partial group
       const double correction = accumulator_.partial_group_correction();
       accumulator_.flush();
@@ -98,7 +103,7 @@ void Trainer::fit(const data::DataLoader& train, const data::DataLoader* validat
     }
     end_epoch(validation);
   }
-  position_.finished = true;
+  position_.finished = stop_reason_ != "interrupted";
   for (auto& callback : callbacks_) callback->on_fit_end(*this);
   elapsed_before_ = elapsed_seconds();
   fitting_ = false;
@@ -111,11 +116,12 @@ bool Trainer::train_batch(const data::Batch& batch) {
   const double value = loss.item<double>();
   if (std::isfinite(value)) {
     epoch_metrics_.add(output, batch.targets, value);
-  } else if (options_.gradients.nonfinite_policy == transform::NonFinitePolicy::Raise &&
-             !options_.gradients.loss_scaling) {
-    throw Error("step " + std::to_string(position_.step + 1) + " (epoch " + std::to_string(position_.epoch + 1) +
-                ", batch " + std::to_string(batch.index) + "): the loss is " + std::to_string(value) +
-                "; stopping (transforms.nonfinite = raise)");
+  } else {
+    if (options_.gradients.nonfinite_policy == transform::NonFinitePolicy::Raise && !options_.gradients.loss_scaling)
+      throw Error("step " + std::to_string(position_.step + 1) + " (epoch " + std::to_string(position_.epoch + 1) +
+                  ", batch " + std::to_string(batch.index) + "): the loss is " + std::to_string(value) +
+                  "; stopping (transforms.nonfinite = raise)");
+    if (stop_reason_.empty() && !weights_finite()) stop_reason_ = "diverged";
   }
   step_loss_sum_ += value;
   ++step_batches_;
@@ -137,10 +143,11 @@ void Trainer::optimizer_step(double correction, std::int64_t batch_index) {
   }
   const double lr_used = lr_in_force_;
   if (!decision.skip) {
-    optimizer_->set_grad_scale(decision.grad_scale * correction);
-    optimizer_->step();
+    optimizer_->scaled_step(decision.grad_scale * correction);
+    skip_streak_ = 0;
   } else {
     ++epoch_steps_skipped_;
+    if (++skip_streak_ >= steps_per_epoch_ && stop_reason_.empty()) stop_reason_ = "diverged";
   }
   model_->zero_grad();
   ++position_.step;
@@ -180,7 +187,27 @@ MetricMap Trainer::evaluate(const data::DataLoader& loader, const std::string& p
   return metrics.result(prefix);
 }
 
+bool Trainer::weights_finite() const {
+  for (const Tensor& p : params_) {
+    const Tensor values = p.is_contiguous() ? p : p.contiguous_copy();
+    const std::int64_t n = values.numel();
+    if (values.dtype() == DType::Float32) {
+      const float* x = values.data<float>();
+      float sum = 0;  // inf - inf and NaN both end as NaN: one add per element, no branch
+      for (std::int64_t i = 0; i < n; ++i) sum += x[i] * 0.0f;
+      if (!(sum == 0)) return false;
+    } else if (values.dtype() == DType::Float64) {
+      const double* x = values.data<double>();
+      double sum = 0;
+      for (std::int64_t i = 0; i < n; ++i) sum += x[i] * 0.0;
+      if (!(sum == 0)) return false;
+    }
+  }
+  return true;
+}
+
 void Trainer::end_epoch(const data::DataLoader* validation) {
+  if (stop_reason_.empty() && !weights_finite()) stop_reason_ = "diverged";
   EpochRecord record;
   record.epoch = position_.epoch + 1;  // 1-based in records, as people count epochs
   record.step = position_.step;

@@ -52,7 +52,7 @@ TrainingState Trainer::state() const {
   meta["rng"] = json::object();
   for (const auto& [name, generator] : model_->named_generators()) meta["rng"][name] = generator_json(generator->state());
   meta["epoch_metrics"] = epoch_metrics_.state();
-  meta["epoch_counters"] = {{"steps_skipped", epoch_steps_skipped_}, {"grad_norm_sum", epoch_grad_norm_sum_},
+  meta["epoch_counters"] = {{"steps_skipped", epoch_steps_skipped_}, {"skip_streak", skip_streak_}, {"grad_norm_sum", epoch_grad_norm_sum_},
                             {"steps", epoch_steps_}, {"train_seconds", epoch_train_seconds_}};
   meta["history"] = json::array();
   for (const auto& record : history_)
@@ -85,6 +85,7 @@ void Trainer::load_state(const TrainingState& state) {
     epoch_metrics_.load_state(meta.at("epoch_metrics"));
     const json& counters = meta.at("epoch_counters");
     epoch_steps_skipped_ = counters.at("steps_skipped").get<std::int64_t>();
+    skip_streak_ = counters.value("skip_streak", std::int64_t(0));
     epoch_grad_norm_sum_ = counters.at("grad_norm_sum").get<double>();
     epoch_steps_ = counters.at("steps").get<std::int64_t>();
     epoch_train_seconds_ = counters.at("train_seconds").get<double>();

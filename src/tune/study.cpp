@@ -29,8 +29,19 @@ std::filesystem::path trial_run_dir(std::int64_t number) {
 
 StudySettings create_study(const std::filesystem::path& study_dir, const json& raw) {
   StudySettings settings = read_study_settings(raw);
+  // A folder with trials but without its database lost its records; a new study there would overwrite
+  // the old trials' folders one by one.
+  const auto db = study_dir / "study.db";
+  std::error_code error;
+  const bool no_records = !std::filesystem::exists(db) || std::filesystem::file_size(db, error) == 0;
+  const bool has_trials = std::filesystem::is_directory(study_dir / "trials") && !std::filesystem::is_empty(study_dir / "trials");
+  if (no_records && (has_trials || std::filesystem::exists(study_dir / "study.json")))
+    throw Error("study folder " + study_dir.string() + " holds " + (has_trials ? "trials/" : "study.json") +
+                " but its study.db is " + (std::filesystem::exists(db) ? "empty" : "missing") +
+                ", so the study's records are lost; a new study here would overwrite its trials. Move the folder "
+                "away, or pick another --dir");
   std::filesystem::create_directories(study_dir);
-  StudyStorage storage(study_dir / "study.db");
+  StudyStorage storage(db);
   storage.open_study(settings.name, raw);
   if (settings.pbt) {
     for (const auto& m : first_generation(settings)) storage.ensure_trial(m.member, m.params);

@@ -178,6 +178,40 @@ TEST_F(CompareCommand, AFailingTrialIsReportedAndTheOthersSummarised) {
   EXPECT_EQ(c.at("setups")[1].at("summary").at("final_val_loss").at("n"), 1);
 }
 
+TEST_F(CompareCommand, AFinishedTrialWithUnreadableResultsIsRerun) {
+  std::string text = kConfig;
+  text.replace(text.find("seeds = 2"), 9, "seeds = 1");
+  const auto config = write_config(text);
+  const auto out = dir_ / "cmp";
+  ASSERT_EQ(run_descent("compare " + config + " --out " + out.string()).status, 0);
+  std::filesystem::remove(out / "trials" / "sgd-seed0" / "metrics.jsonl");
+  std::filesystem::remove(out / "trials" / "sgd-seed0" / "epochs.csv");
+  const auto again = run_descent("compare " + config + " --out " + out.string());
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("sgd seed 0 finished but its metrics.jsonl has no epoch record; moved to"), std::string::npos)
+      << again.output;
+  EXPECT_NE(again.output.find("1 of 2 trials already finished"), std::string::npos) << again.output;
+  const json c = read_json(out / "comparison.json");
+  EXPECT_EQ(c.at("setups")[0].at("trials")[0].at("status"), "ok") << c.dump();
+  EXPECT_EQ(c.at("setups")[0].at("summary").at("final_val_loss").at("n"), 1);
+}
+
+TEST_F(CompareCommand, ADivergedSetupIsAResultThatRanksLast) {
+  std::string text = kConfig + "[[compare.setups]]\nname = \"diverged\"\noptimizer = { name = \"sgd\", lr = 1e30 }\n";
+  text.replace(text.find("seeds = 2"), 9, "seeds = 1");
+  text.replace(text.find("[compare]"), 9, "[compare]\nmetric = \"val_accuracy\"");
+  const auto out = dir_ / "cmp";
+  const auto result = run_descent("compare " + write_config(text) + " --out " + out.string() + " --parallel 3");
+  ASSERT_EQ(result.status, 0) << result.output;
+  const json c = read_json(out / "comparison.json");
+  ASSERT_EQ(c.at("setups").size(), 3u);
+  const json& diverged = c.at("setups")[2];
+  EXPECT_EQ(diverged.at("trials")[0].at("status"), "ok") << diverged.dump();
+  const double sane = c.at("setups")[0].at("summary").at("final_val_accuracy").at("mean").get<double>();
+  const json& broken = diverged.at("summary").at("final_val_accuracy").at("mean");
+  EXPECT_TRUE(broken.is_null() || broken.get<double>() < sane) << diverged.dump();
+}
+
 TEST_F(CompareCommand, RejectsABadConfigBeforeRunningAnything) {
   std::string text = kConfig;
   text.replace(text.find("lr = 0.01 }"), 11, "lr = 0.01, bet = [0.9, 0.99] }");

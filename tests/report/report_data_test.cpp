@@ -73,7 +73,7 @@ TEST(ReportFolders, MalformedFilesAreNamed) {
 }
 
 TEST(ReportFolders, LrFinderCurveAsDescentLrFindWritesIt) {
-  // The program writes lr/loss/smoothed_loss; docs/FORMATS.md names them lrs/losses/smoothed_losses.
+  // The program writes lr/loss/smoothed_loss, as docs/FORMATS.md documents; errors use those names.
   const fs::path dir = descent::testing::scratch_dir("lr-find-program");
   write_text(dir / "lr_find.json",
              R"({"lr": [0.001, 0.01, 0.1], "loss": [2.0, 1.0, null], "smoothed_loss": [2.0, 1.5, 3.0],
@@ -84,8 +84,12 @@ TEST(ReportFolders, LrFinderCurveAsDescentLrFindWritesIt) {
   EXPECT_TRUE(data["lr_find"]["losses"][2].is_null());
   EXPECT_EQ(data["lr_find"]["smoothed_losses"][1], 1.5);
 
-  write_text(dir / "lr_find.json", R"({"lrs": [0.001, 0.01], "losses": [2.0]})");
-  EXPECT_NE(error_of([&] { report_data(dir); }).find("same length"), std::string::npos);
+  write_text(dir / "lr_find.json", R"({"lr": [0.001, 0.01], "loss": [2.0]})");
+  std::string message = error_of([&] { report_data(dir); });
+  EXPECT_NE(message.find("\"lr\" and \"loss\" must be arrays of the same length"), std::string::npos) << message;
+  write_text(dir / "lr_find.json", R"({"lrs": [0.001], "losses": [2.0]})");
+  message = error_of([&] { report_data(dir); });
+  EXPECT_NE(message.find("\"lr\""), std::string::npos) << message;
 }
 
 TEST(ReportTables, CsvCellsAndRowLimit) {

@@ -59,12 +59,27 @@ TEST(Config, BadValuesNameThePathTheValueAndTheAcceptedValues) {
   expect_contains(error_of("[optimizer]\nname = \"sgd\"\nlr = -1.0\n"), {"optimizer", "lr"});
   expect_contains(error_of("[schedule]\nname = \"cosine\"\n"), {"schedule.name = \"cosine\"", "cosineannealinglr"});
   expect_contains(error_of("[schedule]\nname = \"steplr\"\nstep_sise = 3\n"), {"schedule", "step_sise"});
+  expect_contains(error_of("[schedule]\nstep_size = 3\n"), {"config: schedule.name is required: expected one of", "steplr"});
+  expect_contains(error_of("[model]\nhidden = [100000000000]\n"), {"model.hidden = [100000000000]", "[1, 1048576]"});
+  expect_contains(error_of("[data]\ndataset = \"two_moons\"\nsamples = 4000000000\n"), {"data.samples = 4000000000"});
   expect_contains(error_of("[model]\ntype = \"transformer\"\nd_model = 10\nnhead = 4\n"), {"model.nhead = 4", "divisor"});
   expect_contains(error_of("[transforms]\nnonfinite = \"ignore\"\n"), {"transforms.nonfinite", "skip, raise"});
   expect_contains(error_of("[data]\ndataset = \"csv\"\n"), {"data.path"});
   expect_contains(error_of("seed = 1.5\n"), {"seed = 1.5", "an integer"});
   expect_contains(error_of("[data]\nshuffle = 1\n"), {"data.shuffle = 1", "true or false"});
   expect_contains(error_of("data = 3\n"), {"data = 3", "a table"});
+}
+
+TEST(Config, RunNamesAreOneSafeFolderName) {
+  for (const char* name : {"../../escape", "/some/abs/dir", "a/b", "..", "a\\nb\\tc", "a\\u0000b", ""})
+    expect_contains(error_of(std::string("name = \"") + name + "\"\n"), {"config: name = ", "1 to 64 letters, digits, spaces"});
+  EXPECT_EQ(error_of("name = \"my-run_2.b\"\n"), "no error");
+}
+
+TEST(Config, HugeValuesAreCutInErrors) {
+  const std::string message = error_of("[data]\nbatch_size = \"" + std::string(1000000, 'x') + "\"\n");
+  expect_contains(message, {"data.batch_size = \"xxxx", "more bytes)", "an integer"});
+  EXPECT_LT(message.size(), 400u);
 }
 
 TEST(Config, TomlSyntaxErrorsGiveTheLine) {

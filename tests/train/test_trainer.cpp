@@ -187,6 +187,36 @@ TEST(Trainer, NonFiniteGradientsAreSkippedAndCountedUnderSkip) {
   EXPECT_LT(trainer->history().back().metrics.at("val_mse"), 0.05);
 }
 
+TEST(Trainer, NanWeightsStopTheRunAsDiverged) {
+  TrainingSetup s = make_setup(kSeeds);
+  auto trainer = make_trainer(s);
+  // A callback that poisons one weight at step 5, as an optimizer step that overflowed would.
+  struct Poison : Callback {
+    std::string name() const override { return "poison"; }
+    void on_step_end(Trainer& t, const StepRecord& r) override {
+      if (r.step == 5) t.model().parameters().back().data<float>()[0] = std::nanf("");  // the output bias
+    }
+  };
+  trainer->add_callback(std::make_shared<Poison>());
+  trainer->fit(*s.train, s.validation.get());
+  EXPECT_EQ(trainer->stop_reason(), "diverged");
+  EXPECT_EQ(trainer->position().step, 6);  // the first loss after the poison is NaN: the check runs there
+  EXPECT_FALSE(trainer->weights_finite());
+}
+
+TEST(Trainer, AnEpochOfSkippedStepsInARowIsDivergence) {
+  TrainingSetup s = make_setup(std::string(kSeeds) + "[transforms]\nnonfinite = \"skip\"\n");
+  int calls = 0;
+  auto trainer = make_trainer(s, [&calls](const Tensor& out, const Tensor& target) {
+    Tensor loss = nn::mse_loss(out, target);
+    return ++calls > 4 ? mul(loss, std::nan("")) : loss;  // finite weights, but no finite loss after step 4
+  });
+  trainer->fit(*s.train, s.validation.get());
+  EXPECT_EQ(trainer->stop_reason(), "diverged");
+  EXPECT_TRUE(trainer->weights_finite());
+  EXPECT_EQ(trainer->position().step, 4 + trainer->steps_per_epoch());
+}
+
 TEST(Trainer, EarlyStoppingStopsAndRestoresTheBestWeights) {
   TrainingSetup s = make_setup(R"(
 [data]

@@ -94,6 +94,23 @@ TEST(TuneCommand, WritesTheStudyFolderAndContinuesIt) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TuneCommand, AFolderThatLostItsDatabaseIsRefusedNotOverwritten) {
+  const auto dir = scratch("lostdb");
+  const auto config = write_file(dir / "study.toml", study_config(2, 1));
+  const auto study_dir = dir / "study";
+  ASSERT_EQ(run_descent("tune " + config.string() + " --dir " + study_dir.string()).status, 0);
+  const std::string trial0 = read_text(study_dir / "trials" / "0000" / "metrics.jsonl");
+  for (const bool empty : {false, true}) {
+    if (empty) std::ofstream(study_dir / "study.db", std::ios::trunc).flush();
+    else std::filesystem::remove(study_dir / "study.db");
+    const auto result = run_descent("tune " + config.string() + " --dir " + study_dir.string() + " --trials 3");
+    EXPECT_EQ(result.status, 1);
+    EXPECT_NE(result.output.find("holds trials/ but its study.db is " + std::string(empty ? "empty" : "missing")),
+              std::string::npos) << result.output;
+    EXPECT_EQ(read_text(study_dir / "trials" / "0000" / "metrics.jsonl"), trial0);
+  }
+}
+
 TEST(TuneCommand, BadConfigsAreNamed) {
   const auto dir = scratch("errors");
   auto result = run_descent("tune " + write_file(dir / "a.toml", tiny_base()).string());

@@ -6,6 +6,7 @@
 // states, history, callbacks), descent_version, plus what the caller adds (the resolved config).
 // Written atomically with a CRC-32 (see safetensors.hpp), verified on load.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,8 +30,11 @@ struct Checkpoint {
 // Throws descent::Error naming the file when it is missing, truncated, corrupted or not a checkpoint.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
 
-// The checkpoint with the most steps among the *.safetensors files of `dir` that load (ties go to the
-// newer file); `refused` receives "file: reason" for each that did not. Nothing when none loads.
-std::optional<Checkpoint> latest_checkpoint(const std::filesystem::path& dir, std::vector<std::string>* refused = nullptr);
+// The checkpoint with the most steps among the *.safetensors files of `dir` that load and that `accept`
+// takes without throwing (ties go to the newer file); `refused` receives "file: reason" for each that
+// did not, whatever the failure (decoding, a checkpoint that does not fit, memory, a vanished file).
+// Nothing when none is taken.
+std::optional<Checkpoint> latest_checkpoint(const std::filesystem::path& dir, std::vector<std::string>* refused = nullptr,
+                                            const std::function<void(const Checkpoint&)>& accept = {});
 
 }  // namespace descent::train

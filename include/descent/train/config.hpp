@@ -17,7 +17,12 @@ using nlohmann::json;
 
 // TOML text as JSON (tables become objects). Dates and times are rejected. `source` names it in errors.
 json parse_toml(std::string_view text, const std::string& source);
+// Reads a config file. A relative data.path in it is made absolute against the file's folder, so that
+// the resolved config (RUN_DIR/config.toml) works from any working directory.
 json load_toml(const std::filesystem::path& path);
+// Makes a relative data.path of `config` absolute against `base` (apply_override uses the working
+// directory: a path given with --set is typed in a shell).
+void anchor_data_path(json& config, const std::filesystem::path& base);
 // A JSON object (of objects, arrays, strings, numbers, booleans) as TOML text.
 std::string to_toml(const json& config);
 // Applies "a.b.c=value" to a raw config: the value is read as a TOML value (number, boolean, "string",
@@ -147,6 +152,9 @@ struct Config {
 
 // Validates a raw config and fills the defaults. Throws descent::Error naming the first problem.
 Config parse_config(const json& raw);
+// A name that is safe as one folder name: 1 to 64 letters, digits, '-', '_' or '.' (and inner spaces
+// when `spaces`), not "." or "..".
+bool is_folder_name(const std::string& name, bool spaces = false);
 // load_toml + overrides + parse_config.
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 

@@ -57,12 +57,15 @@ class MetricsLog {
   MetricsLog(const MetricsLog&) = delete;
   MetricsLog& operator=(const MetricsLog&) = delete;
   void write(const nlohmann::json& record);
+  // Appends the pending records; an Error naming the file when it cannot (a full disk, a file-size
+  // limit), after which the log takes no more records.
   void flush();
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
-  std::ofstream out_;
+  int fd_ = -1;
+  bool failed_ = false;
   std::string pending_;
   std::chrono::steady_clock::time_point last_flush_;
 };

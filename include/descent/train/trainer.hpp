@@ -4,7 +4,7 @@
 // One optimizer step (DESIGN.md's data path):
 //   batch -> forward -> loss (x loss scale x 1/accumulation) -> backward
 //   -> after each accumulation group: GradientPipeline::apply (one pass: norm, non-finite check, clipping
-//      factor) -> Optimizer::set_grad_scale(factor) + step() (or skip, per the non-finite policy)
+//      factor) -> Optimizer::scaled_step(factor) (or skip, per the non-finite policy)
 //   -> zero gradients -> per-step schedules set the next step's hyperparameters -> callbacks.
 // After each epoch: validation metrics, per-epoch schedules, callbacks (which may stop the run).
 //
@@ -104,6 +104,12 @@ class Trainer {
   // Mean loss and metrics over `loader` in eval mode, keys prefixed with `prefix` ("val_", "test_").
   MetricMap evaluate(const data::DataLoader& loader, const std::string& prefix);
 
+  // True while every parameter value is finite. fit() stops with stop_reason() "diverged" once a weight
+  // is NaN or infinite (checked when a loss is not finite and at each epoch's end), or once a whole
+  // epoch's worth of consecutive steps was skipped for non-finite values (weights so large that every
+  // output overflows): neither recovers, and their metrics mean nothing.
+  bool weights_finite() const;
+
   // Ends fit() after the current step (at the end of the epoch when called from on_epoch_end).
   void request_stop(std::string reason) { stop_reason_ = std::move(reason); }
   const std::string& stop_reason() const { return stop_reason_; }
@@ -152,6 +158,7 @@ class Trainer {
   std::string stop_reason_;
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0;
   std::int64_t epoch_steps_skipped_ = 0;
+  std::int64_t skip_streak_ = 0;  // consecutive skipped steps, across epochs
   double epoch_grad_norm_sum_ = 0;
   double epoch_train_seconds_ = 0;  // time in steps this epoch
   std::int64_t epoch_steps_ = 0;
