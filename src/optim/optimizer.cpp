@@ -448,11 +448,11 @@ void Optimizer::load_state_dict(const StateDict& state) {
 // ---- parameter groups for weight decay
 
 DecaySplit split_weight_decay(const std::vector<std::pair<std::string, Tensor>>& named_params,
-                              const std::vector<std::string>& no_decay_patterns) {
+                              const std::vector<std::string>& no_decay_patterns, bool exempt_bias_and_norm) {
   DecaySplit split;
   for (const auto& [param_name, tensor] : named_params) {
     const std::string& name = param_name;  // a lambda cannot capture a structured binding before C++20 (clang 14)
-    const bool excluded = tensor.dim() <= 1 || std::any_of(no_decay_patterns.begin(), no_decay_patterns.end(),
+    const bool excluded = (exempt_bias_and_norm && tensor.dim() <= 1) || std::any_of(no_decay_patterns.begin(), no_decay_patterns.end(),
                                                            [&](const std::string& pattern) {
                                                              return name.find(pattern) != std::string::npos;
                                                            });

@@ -1,4 +1,6 @@
 // The registry of optimizers by name: one row per algorithm.
+#include <map>
+#include <mutex>
 #include <algorithm>
 
 #include "descent/optim/adabelief.hpp"
@@ -62,6 +64,20 @@ std::vector<std::string> optimizer_names() {
   for (const auto& entry : registry()) names.push_back(entry.name);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+const nlohmann::json& optimizer_defaults(const std::string& name) {
+  static std::mutex mutex;
+  static std::map<std::string, nlohmann::json> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(name);
+  if (it == cache.end()) {
+    // Defaults live in each algorithm's constructor; one probe parameter reads them.
+    Tensor probe = zeros(Shape{1});
+    probe.set_grad(zeros(Shape{1}));
+    it = cache.emplace(name, make_optimizer(name, {probe}, nlohmann::json::object())->defaults()).first;
+  }
+  return it->second;
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,

@@ -17,7 +17,7 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const OptimizerConfig& c, cons
     by_rule[rule].push_back(entry);
   }
   DESCENT_CHECK(!named.empty(), "optimizer: the model has no parameters");
-  const json defaults = optim::make_optimizer(c.name, {named[0].second}, json::object())->defaults();
+  const json& defaults = optim::optimizer_defaults(c.name);
   std::vector<std::pair<std::vector<Tensor>, json>> groups;
   for (std::size_t r = 0; r < by_rule.size(); ++r) {
     json options = c.options;
@@ -25,10 +25,12 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const OptimizerConfig& c, cons
     // Without weight decay there is nothing to exempt, and one group keeps the update one fused pass.
     const bool decays = options.value("weight_decay", defaults.value("weight_decay", 0.0)) != 0.0;
     std::vector<Tensor> decay, no_decay;
-    for (const auto& [name, param] : by_rule[r]) {
-      bool excluded = decays && c.no_decay_bias_and_norm && param.dim() <= 1;
-      for (const auto& pattern : c.no_decay) excluded |= decays && name.find(pattern) != std::string::npos;
-      (excluded ? no_decay : decay).push_back(param);
+    if (decays) {
+      auto split = optim::split_weight_decay(by_rule[r], c.no_decay, c.no_decay_bias_and_norm);
+      decay = std::move(split.decay);
+      no_decay = std::move(split.no_decay);
+    } else {
+      for (const auto& entry : by_rule[r]) decay.push_back(entry.second);
     }
     if (!decay.empty()) groups.emplace_back(decay, options);
     if (!no_decay.empty()) {

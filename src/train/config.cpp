@@ -107,7 +107,7 @@ OptimizerConfig read_optimizer(TableReader r) {
   const json groups = r.any("groups");
   Tensor probe = zeros(Shape{1});
   probe.set_requires_grad(true);
-  const json defaults = optim::make_optimizer(o.name, {probe}, json::object())->defaults();
+  const json& defaults = optim::optimizer_defaults(o.name);
   std::vector<std::string> option_names{"state_dtype"};  // every optimizer's storage option
   for (const auto& [key, value] : defaults.items()) option_names.push_back(key);
   auto check_options = [&](const json& options, const std::string& path) {

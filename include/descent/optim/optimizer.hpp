@@ -169,15 +169,19 @@ class Optimizer {
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params,
                                           const nlohmann::json& options);
 std::vector<std::string> optimizer_names();
+// The algorithm's default options (its PyTorch defaults), without building an optimizer per call:
+// computed once per name. Throws like make_optimizer for an unknown name.
+const nlohmann::json& optimizer_defaults(const std::string& name);
 
 // Splits named parameters into {decay, no_decay}: no decay for tensors with dim() <= 1 (biases, norm
-// weights) and for names containing any of `no_decay_patterns` (substring match).
+// weights) unless `exempt_bias_and_norm` is false, and for names containing any of `no_decay_patterns`
+// (substring match).
 struct DecaySplit {
   std::vector<Tensor> decay;
   std::vector<Tensor> no_decay;
 };
 DecaySplit split_weight_decay(const std::vector<std::pair<std::string, Tensor>>& named_params,
-                              const std::vector<std::string>& no_decay_patterns = {});
+                              const std::vector<std::string>& no_decay_patterns = {}, bool exempt_bias_and_norm = true);
 
 // ---- implementation of the template member
 
