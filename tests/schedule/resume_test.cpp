@@ -97,7 +97,9 @@ TEST(Resume, EveryFactoryScheduleHasASample) {
 }
 
 TEST(Resume, EveryFactoryScheduleResumesExactly) {
-  for (const auto& [name, options] : samples()) {
+  for (const auto& sample : samples()) {
+    const std::string& name = sample.first;  // a lambda cannot capture a structured binding in clang 14
+    const auto& options = sample.second;
     expect_resume_matches([&] { return make_schedule(name, options); }, name);
   }
 }
