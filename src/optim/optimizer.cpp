@@ -6,6 +6,7 @@
 #include <set>
 
 #include "descent/core/allocator.hpp"
+#include "descent/core/json_integer.hpp"
 #include "state_io.hpp"
 
 namespace descent::optim {
@@ -403,7 +404,7 @@ void Optimizer::load_state_dict(const StateDict& state) {
   const auto scalar_names = scalar_state_names();
   std::vector<ParamState> param_state(param_state_.size());
   for (std::size_t i = 0; i < param_state.size(); ++i) {
-    param_state[i].step = saved_state[i].at("step").get<std::int64_t>();
+    param_state[i].step = json_integer(saved_state[i].at("step"), name() + ": load_state_dict: step");
     for (std::size_t k = 0; k < scalar_names.size(); ++k)
       param_state[i].scalars[k] = saved_state[i].at(scalar_names[k]).get<double>();
   }
@@ -441,7 +442,7 @@ void Optimizer::load_state_dict(const StateDict& state) {
   for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].options = std::move(options[g]);
   param_state_ = std::move(param_state);
   buffers_ = std::move(buffers);
-  steps_taken_ = meta.value("steps_taken", std::int64_t(0));
+  steps_taken_ = meta.contains("steps_taken") ? json_integer(meta.at("steps_taken"), name() + ": load_state_dict: steps_taken") : 0;
   plan_.reset();
 }
 

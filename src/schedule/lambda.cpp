@@ -1,4 +1,5 @@
 #include "descent/schedule/lambda.hpp"
+#include "descent/core/json_integer.hpp"
 
 #include "descent/core/error.hpp"
 
@@ -71,12 +72,12 @@ nlohmann::json MultiplicativeLR::state() const {
 
 void MultiplicativeLR::load_state(const nlohmann::json& state) {
   DESCENT_CHECK(state.is_object() && state.contains("step") && state["step"].is_number_integer() &&
-                    state["step"].get<std::int64_t>() >= 0 && state.contains("product") &&
+                    json_integer(state["step"], "step") >= 0 && state.contains("product") &&
                     state["product"].is_number(),
                 name(), ": load_state got ", state.dump(),
                 ": expected {\"step\": integer >= 0, \"product\": number}");
   load_function(function_state_, state, name());
-  cached_step_ = state["step"].get<std::int64_t>();
+  cached_step_ = json_integer(state["step"], "step");
   cached_product_ = state["product"].get<double>();
 }
 

@@ -1,4 +1,5 @@
 #include "descent/train/metrics.hpp"
+#include "descent/core/json_integer.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -86,10 +87,10 @@ void MetricAccumulator::load_state(const nlohmann::json& state) {
   loss_sum_ = state.at("loss_sum").get<double>();
   squared_error_ = state.at("squared_error").get<double>();
   absolute_error_ = state.at("absolute_error").get<double>();
-  examples_ = state.at("examples").get<std::int64_t>();
-  correct_ = state.at("correct").get<std::int64_t>();
-  top_k_correct_ = state.at("top_k_correct").get<std::int64_t>();
-  elements_ = state.at("elements").get<std::int64_t>();
+  examples_ = json_integer(state.at("examples"), "examples");
+  correct_ = json_integer(state.at("correct"), "correct");
+  top_k_correct_ = json_integer(state.at("top_k_correct"), "top_k_correct");
+  elements_ = json_integer(state.at("elements"), "elements");
 }
 
 double peak_rss_mb() {

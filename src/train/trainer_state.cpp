@@ -1,5 +1,6 @@
 // Trainer::state / load_state: the whole training state as JSON metadata plus named tensors.
 #include "descent/train/trainer.hpp"
+#include "descent/core/json_integer.hpp"
 
 namespace descent::train {
 
@@ -13,7 +14,14 @@ json generator_json(const Generator::State& state) {
 
 Generator::State generator_state(const json& j) {
   Generator::State state;
-  state.s = j.at("s").get<std::array<std::uint64_t, 4>>();
+  const json& words = j.at("s");
+  DESCENT_CHECK(words.is_array() && words.size() == 4, "random generator state: s = ", clip_for_message(words.dump()),
+                ": expected 4 unsigned 64-bit integers");
+  for (std::size_t i = 0; i < 4; ++i) {
+    DESCENT_CHECK(words[i].is_number_unsigned(), "random generator state: s[", i, "] = ", clip_for_message(words[i].dump()),
+                  ": expected an unsigned 64-bit integer");
+    state.s[i] = words[i].get<std::uint64_t>();
+  }
   state.has_spare_normal = j.at("has_spare_normal").get<bool>();
   state.spare_normal = j.at("spare_normal").get<double>();
   return state;
@@ -84,19 +92,19 @@ void Trainer::load_state(const TrainingState& state) {
     for (const auto& [name, generator] : generators) generator->set_state(generator_state(meta.at("rng").at(name)));
     epoch_metrics_.load_state(meta.at("epoch_metrics"));
     const json& counters = meta.at("epoch_counters");
-    epoch_steps_skipped_ = counters.at("steps_skipped").get<std::int64_t>();
-    skip_streak_ = counters.value("skip_streak", std::int64_t(0));
+    epoch_steps_skipped_ = json_integer(counters.at("steps_skipped"), "steps_skipped");
+    skip_streak_ = counters.contains("skip_streak") ? json_integer(counters.at("skip_streak"), "skip_streak") : 0;
     epoch_grad_norm_sum_ = counters.at("grad_norm_sum").get<double>();
-    epoch_steps_ = counters.at("steps").get<std::int64_t>();
+    epoch_steps_ = json_integer(counters.at("steps"), "steps");
     epoch_train_seconds_ = counters.at("train_seconds").get<double>();
     history_.clear();
     for (const json& record : meta.at("history"))
-      history_.push_back({record.at("epoch").get<std::int64_t>(), record.at("step").get<std::int64_t>(),
+      history_.push_back({json_integer(record.at("epoch"), "epoch"), json_integer(record.at("step"), "step"),
                           record.at("metrics").get<MetricMap>()});
     elapsed_before_ = meta.at("elapsed_s").get<double>();
     const json& position = meta.at("position");
-    position_ = {position.at("epoch").get<std::int64_t>(), position.at("batch").get<std::int64_t>(),
-                 position.at("step").get<std::int64_t>(), position.at("finished").get<bool>()};
+    position_ = {json_integer(position.at("epoch"), "epoch"), json_integer(position.at("batch"), "batch"),
+                 json_integer(position.at("step"), "step"), position.at("finished").get<bool>()};
     for (const auto& callback : callbacks_) {
       TrainingState callback_state;
       if (meta.at("callbacks").contains(callback->name())) callback_state.meta = meta.at("callbacks").at(callback->name());

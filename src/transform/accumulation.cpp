@@ -1,4 +1,5 @@
 #include "descent/transform/accumulation.hpp"
+#include "descent/core/json_integer.hpp"
 
 #include "descent/core/error.hpp"
 
@@ -31,8 +32,8 @@ nlohmann::json GradientAccumulator::state_dict() const { return {{"steps", steps
 void GradientAccumulator::load_state_dict(const nlohmann::json& state) {
   std::int64_t steps = 0, pending = 0;
   try {
-    steps = state.at("steps").get<std::int64_t>();
-    pending = state.at("pending").get<std::int64_t>();
+    steps = json_integer(state.at("steps"), "steps");
+    pending = json_integer(state.at("pending"), "pending");
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::concat("GradientAccumulator::load_state_dict: ", e.what(),
                                "; expected integers under steps and pending"));

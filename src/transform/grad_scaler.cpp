@@ -1,4 +1,5 @@
 #include "descent/transform/grad_scaler.hpp"
+#include "descent/core/json_integer.hpp"
 
 #include <cmath>
 
@@ -99,8 +100,8 @@ void GradScaler::load_state_dict(const nlohmann::json& state) {
     loaded.init_scale = state.at("scale").get<double>();
     loaded.growth_factor = state.at("growth_factor").get<double>();
     loaded.backoff_factor = state.at("backoff_factor").get<double>();
-    loaded.growth_interval = state.at("growth_interval").get<std::int64_t>();
-    const auto tracker = state.at("_growth_tracker").get<std::int64_t>();
+    loaded.growth_interval = json_integer(state.at("growth_interval"), "growth_interval");
+    const auto tracker = json_integer(state.at("_growth_tracker"), "_growth_tracker");
     check_options(loaded);
     DESCENT_CHECK(tracker >= 0 && tracker < loaded.growth_interval, "GradScaler::load_state_dict: "
                   "_growth_tracker = ", tracker, "; expected an integer in [0, growth_interval)");

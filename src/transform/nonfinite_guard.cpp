@@ -1,4 +1,5 @@
 #include "descent/transform/nonfinite_guard.hpp"
+#include "descent/core/json_integer.hpp"
 
 #include <cmath>
 
@@ -69,8 +70,8 @@ nlohmann::json NonFiniteGuard::state_dict() const {
 
 void NonFiniteGuard::load_state_dict(const nlohmann::json& state) {
   try {
-    const auto checked = state.at("steps_checked").get<std::int64_t>();
-    const auto skipped = state.at("steps_skipped").get<std::int64_t>();
+    const auto checked = json_integer(state.at("steps_checked"), "steps_checked");
+    const auto skipped = json_integer(state.at("steps_skipped"), "steps_skipped");
     DESCENT_CHECK(checked >= 0 && skipped >= 0 && skipped <= checked, "NonFiniteGuard::load_state_dict: "
                   "steps_checked = ", checked, ", steps_skipped = ", skipped,
                   "; expected 0 <= steps_skipped <= steps_checked");

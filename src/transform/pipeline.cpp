@@ -1,4 +1,5 @@
 #include "descent/transform/pipeline.hpp"
+#include "descent/core/json_integer.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -86,8 +87,8 @@ void GradientPipeline::load_state_dict(const nlohmann::json& state) {
                 "'percentile_clip' entry; expected one since this pipeline clips at a percentile");
   std::int64_t steps = 0, skipped = 0;
   try {
-    steps = state["steps"].get<std::int64_t>();
-    skipped = state["steps_skipped"].get<std::int64_t>();
+    steps = json_integer(state["steps"], "steps");
+    skipped = json_integer(state["steps_skipped"], "steps_skipped");
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::concat("GradientPipeline::load_state_dict: ", e.what(),
                                "; expected integers under steps and steps_skipped"));

@@ -129,6 +129,10 @@ TEST(StateDict, AStateMissingPartOfABufferIsRefused) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("second moments of parameter 0 are missing"), std::string::npos) << e.what();
   }
+  // A count saved as a float out of any integer's range (the checkpoint fuzzer's find) is an error.
+  auto float_step = optimizer->state_dict();
+  float_step.meta["state"][0]["step"] = 1.5e20;
+  expect_error(float_step, "step = 1.5e+20: expected an integer");
   // The complete state still loads.
   EXPECT_NO_THROW(make_optimizer("adam", set.params, {})->load_state_dict(optimizer->state_dict()));
 }
