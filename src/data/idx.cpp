@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -146,8 +147,9 @@ IdxArray IdxArray::from_tensor(const Tensor& tensor, IdxType type) {
     array.bytes.resize(values.size() * sizeof(T));
     for (std::size_t i = 0; i < values.size(); ++i) {
       if constexpr (std::is_integral_v<T>) {
-        DESCENT_CHECK(values[i] == double(T(values[i])) && values[i] >= double(std::numeric_limits<T>::min()) &&
-                          values[i] <= double(std::numeric_limits<T>::max()),
+        // The range first: converting an out-of-range double to T is undefined behaviour.
+        DESCENT_CHECK(values[i] >= double(std::numeric_limits<T>::min()) &&
+                          values[i] < double(std::numeric_limits<T>::max()) + 1.0 && values[i] == std::floor(values[i]),
                       "IdxArray::from_tensor: value ", values[i], " at element ", i, " is not representable as ",
                       idx_type_name(type));
       }
