@@ -307,3 +307,23 @@ TEST(Reliability, AKilledCompareTakesItsTrialsWithIt) {
     EXPECT_NE(log.find("interrupted by Terminated after step"), std::string::npos) << trial << ":\n" << log;
   }
 }
+
+TEST(Reliability, ASecondCompareOnOneFolderRefuses) {
+  Scratch s("compare-lock");
+  const auto cfg = write(s.dir / "c.toml", config_text("name = \"sgd\"\nlr = 0.1", 400) +
+                                               "[compare]\nseeds = 1\nparallel = 1\n[[compare.setups]]\nname = \"a\"\n"
+                                               "optimizer = { name = \"sgd\", lr = 0.1 }\n[[compare.setups]]\nname = \"b\"\n"
+                                               "optimizer = { name = \"adam\", lr = 0.01 }\n");
+  const auto out = s.dir / "cmp";
+  const pid_t pid = spawn({"compare", cfg.string(), "--out", out.string()}, s.dir / "log");
+  for (int i = 0; i < 4000 && !fs::exists(out / "trials" / "a-seed3" / "metrics.jsonl"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto second = run_descent("compare " + cfg.string() + " --out " + out.string());
+  ::kill(pid, SIGKILL);
+  exit_code(pid);
+  EXPECT_EQ(second.status, 1);
+  EXPECT_NE(second.output.find("comparison folder " + out.string() + " is in use by another descent process (pid " +
+                               std::to_string(pid) + ")"),
+            std::string::npos)
+      << second.output;
+}
