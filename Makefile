@@ -60,7 +60,7 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DDESCENT_FUZZ=ON -DDESCENT_TESTS=OFF -DDESCENT_BENCH=OFF
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_idx fuzz_csv fuzz_safetensors fuzz_config \
-	  fuzz_report fuzz_checkpoint fuzz_model
+	  fuzz_report fuzz_checkpoint fuzz_model fuzz_study
 	fuzz/run-fuzzers $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 clean:

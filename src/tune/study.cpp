@@ -205,9 +205,17 @@ json export_study(const std::filesystem::path& study_dir) {
     ~Unlock() { ::close(fd); }
   } unlock{fd};
   StudyStorage storage(study_dir / "study.db");
-  const StudySettings settings = read_study_settings(storage.config());
-  const json study = study_json(storage, settings);
-  train::write_file_atomic(study_dir / "study.json", study.dump(1) + "\n");
+  StudySettings settings;
+  json study;
+  try {
+    settings = read_study_settings(storage.config());
+    study = study_json(storage, settings);
+  } catch (const json::exception& e) {
+    // A row whose JSON column (the study's config, a trial's params) is damaged.
+    throw Error("study " + (study_dir / "study.db").string() + ": a row holds malformed JSON (" + e.what() + ")");
+  }
+  // Text columns (errors, worker names) may hold bytes that are not UTF-8: written as U+FFFD.
+  train::write_file_atomic(study_dir / "study.json", study.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
   if (!study["best"].is_null()) {
     json params = study["best"]["params"];
     // A PBT member trained generations x interval epochs; its config trains as long (from scratch, with

@@ -1,6 +1,7 @@
 // Whole studies through the built program: the output folder, continuing a study, two processes on one
 // study, a study killed with SIGKILL and resumed, and best.toml trained by `descent train`.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 
 #include "cli/run.hpp"
 #include "descent/tune/storage.hpp"
+#include "descent/tune/study.hpp"
 #include "study_fixture.hpp"
 
 namespace descent::tune {
@@ -108,6 +110,27 @@ TEST(TuneCommand, AFolderThatLostItsDatabaseIsRefusedNotOverwritten) {
     EXPECT_NE(result.output.find("holds trials/ but its study.db is " + std::string(empty ? "empty" : "missing")),
               std::string::npos) << result.output;
     EXPECT_EQ(read_text(study_dir / "trials" / "0000" / "metrics.jsonl"), trial0);
+  }
+}
+
+TEST(TuneCommand, DamagedRowsInTheDatabaseAreNamedNotRawExceptions) {
+  const auto dir = scratch("badrows");
+  const auto config = write_file(dir / "study.toml", study_config(1, 1));
+  const auto study_dir = dir / "study";
+  ASSERT_EQ(run_descent("tune " + config.string() + " --dir " + study_dir.string()).status, 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((study_dir / "study.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE trials SET error = CAST(X'61A362' AS TEXT)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_NO_THROW(export_study(study_dir));  // bytes that are not UTF-8 are written as U+FFFD
+  ASSERT_EQ(sqlite3_open((study_dir / "study.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE trials SET params = '{'", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    export_study(study_dir);
+    FAIL() << "a trial with malformed params exported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("study.db: a row holds malformed JSON"), std::string::npos) << e.what();
   }
 }
 
