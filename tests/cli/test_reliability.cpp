@@ -61,6 +61,18 @@ fs::path write(const fs::path& path, const std::string& text) {
   return path;
 }
 
+// Two setups (a: SGD, b: Adam) of a long two_moons run, one seed (3), `parallel` trials at once.
+std::string compare_text(int parallel) {
+  return config_text("name = \"sgd\"\nlr = 0.1", 400) + "[compare]\nseeds = 1\nparallel = " + std::to_string(parallel) +
+         "\n[[compare.setups]]\nname = \"a\"\noptimizer = { name = \"sgd\", lr = 0.1 }\n"
+         "[[compare.setups]]\nname = \"b\"\noptimizer = { name = \"adam\", lr = 0.01 }\n";
+}
+
+// Waits up to 20 s for a file another process is to write.
+void wait_for_file(const fs::path& path) {
+  for (int i = 0; i < 4000 && !fs::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
 json summary_of(const std::string& output) { return json::parse(last_line(output), nullptr, false); }
 
 // Starts `descent ARGS...` with its output in `log`; `limit` > 0 sets `resource` (RLIMIT_FSIZE, RLIMIT_AS)
@@ -149,8 +161,7 @@ TEST(Reliability, CtrlCWritesACheckpointAndTheResumeEndsWithTheSameBits) {
   const auto run = s.dir / "interrupted";
   const pid_t pid = spawn({"train", cfg.string(), "--out", run.string()}, s.dir / "log");
   // Interrupt in the middle of an epoch, once the first epoch has ended.
-  for (int i = 0; i < 4000 && !fs::exists(run / "checkpoints" / "last.safetensors"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for_file(run / "checkpoints" / "last.safetensors");
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   ::kill(pid, SIGINT);
   const int code = exit_code(pid);
@@ -245,7 +256,7 @@ TEST(Reliability, ASecondProcessOnARunFolderRefuses) {
   const auto cfg = write(s.dir / "c.toml", config_text("name = \"sgd\"\nlr = 0.1", 200));
   const auto run = s.dir / "r";
   const pid_t pid = spawn({"train", cfg.string(), "--out", run.string()}, s.dir / "log");
-  for (int i = 0; i < 4000 && !fs::exists(run / "metrics.jsonl"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for_file(run / "metrics.jsonl");
   const auto second = run_descent("resume " + run.string());
   ::kill(pid, SIGKILL);
   exit_code(pid);
@@ -286,14 +297,10 @@ TEST(Reliability, AFileSizeLimitStopsTheRunWithTheFileNamedAndResumeLosesNothing
 
 TEST(Reliability, AKilledCompareTakesItsTrialsWithIt) {
   Scratch s("compare");
-  const auto cfg = write(s.dir / "c.toml", config_text("name = \"sgd\"\nlr = 0.1", 400) +
-                                               "[compare]\nseeds = 1\nparallel = 2\n[[compare.setups]]\nname = \"a\"\n"
-                                               "optimizer = { name = \"sgd\", lr = 0.1 }\n[[compare.setups]]\nname = \"b\"\n"
-                                               "optimizer = { name = \"adam\", lr = 0.01 }\n");
+  const auto cfg = write(s.dir / "c.toml", compare_text(2));
   const auto out = s.dir / "cmp";
   const pid_t pid = spawn({"compare", cfg.string(), "--out", out.string()}, s.dir / "log");
-  for (int i = 0; i < 4000 && !fs::exists(out / "trials" / "b-seed3" / "metrics.jsonl"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for_file(out / "trials" / "b-seed3" / "metrics.jsonl");
   ::kill(pid, SIGKILL);
   exit_code(pid);
   // Within a few seconds no process is writing the trial folders any more: their logs stop growing.
@@ -310,14 +317,10 @@ TEST(Reliability, AKilledCompareTakesItsTrialsWithIt) {
 
 TEST(Reliability, ASecondCompareOnOneFolderRefuses) {
   Scratch s("compare-lock");
-  const auto cfg = write(s.dir / "c.toml", config_text("name = \"sgd\"\nlr = 0.1", 400) +
-                                               "[compare]\nseeds = 1\nparallel = 1\n[[compare.setups]]\nname = \"a\"\n"
-                                               "optimizer = { name = \"sgd\", lr = 0.1 }\n[[compare.setups]]\nname = \"b\"\n"
-                                               "optimizer = { name = \"adam\", lr = 0.01 }\n");
+  const auto cfg = write(s.dir / "c.toml", compare_text(1));
   const auto out = s.dir / "cmp";
   const pid_t pid = spawn({"compare", cfg.string(), "--out", out.string()}, s.dir / "log");
-  for (int i = 0; i < 4000 && !fs::exists(out / "trials" / "a-seed3" / "metrics.jsonl"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  wait_for_file(out / "trials" / "a-seed3" / "metrics.jsonl");
   const auto second = run_descent("compare " + cfg.string() + " --out " + out.string());
   ::kill(pid, SIGKILL);
   exit_code(pid);
