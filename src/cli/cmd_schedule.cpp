@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "descent/core/error.hpp"
+#include "descent/core/options.hpp"
 #include "descent/schedule/factory.hpp"
 
 namespace descent::cli {
@@ -95,8 +96,7 @@ void print_schedule(const ScheduleArgs& args) {
 
 void setup(CLI::App& sub) {
   auto args = std::make_shared<ScheduleArgs>();
-  std::string names;
-  for (const auto& name : schedule::schedule_names()) names += (names.empty() ? "" : ", ") + name;
+  const std::string names = join(schedule::schedule_names());
   sub.add_option("name", args->name, "schedule name (" + names + ")")->required();
   sub.add_option("--steps", args->steps, "number of steps to print")->required();
   sub.add_option("--base-lr", args->base_lr, "base value the schedule scales (the optimizer's lr)")

@@ -14,6 +14,7 @@
 
 #include "command.hpp"
 #include "descent/core/error.hpp"
+#include "descent/core/options.hpp"
 #include "descent/report/report.hpp"
 #include "descent/trajectory/trajectory.hpp"
 #include "descent/train/run.hpp"
@@ -99,8 +100,7 @@ void run(const TrajectoriesArgs& args) {
 
 void setup(CLI::App& sub) {
   auto args = std::make_shared<TrajectoriesArgs>();
-  std::string names;
-  for (const auto& name : trajectory::function_names()) names += (names.empty() ? "" : ", ") + name;
+  const std::string names = join(trajectory::function_names());
   sub.add_option("--function", args->function,
                  "test function: " + names + "; options as name(key=value,...), e.g. rosenbrock(dims=4), "
                  "quadratic(condition=100,angle=0.5)")

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "descent/core/options.hpp"
 #include "descent/landscape/landscape.hpp"
 #include "descent/train/metrics.hpp"
 #include "descent/train/run.hpp"
@@ -19,37 +20,6 @@ std::string folder_name(const std::string& label) {
   std::string out;
   for (char ch : label) out += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '-';
   return out;
-}
-
-void check_keys(const json& table, const std::string& where, const std::vector<std::string>& known) {
-  DESCENT_CHECK(table.is_object(), where, ": expected a table, got ", table.dump());
-  for (const auto& [key, value] : table.items()) {
-    bool found = false;
-    for (const auto& k : known) found = found || k == key;
-    if (found) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    const std::string suggestion = train::closest_match(key, known);
-    throw Error("unknown key " + where + "." + key + (suggestion.empty() ? "" : " (did you mean " + where + "." + suggestion + "?)") +
-                "; keys of [" + where + "]: " + list);
-  }
-}
-
-std::int64_t integer_in(const json& table, const std::string& where, const std::string& key, std::int64_t value,
-                        std::int64_t low, std::int64_t high) {
-  if (!table.contains(key)) return value;
-  const json& v = table[key];
-  DESCENT_CHECK(v.is_number_integer() && v.get<std::int64_t>() >= low && v.get<std::int64_t>() <= high, where, ".", key,
-                " = ", v.dump(), ": expected an integer in [", low, ", ", high, "]");
-  return v.get<std::int64_t>();
-}
-
-double positive_number(const json& table, const std::string& where, const std::string& key, double value, bool zero_ok) {
-  if (!table.contains(key)) return value;
-  const json& v = table[key];
-  DESCENT_CHECK(v.is_number() && std::isfinite(v.get<double>()) && (v.get<double>() > 0 || (zero_ok && v.get<double>() == 0)),
-                where, ".", key, " = ", v.dump(), ": expected a ", zero_ok ? "non-negative" : "positive", " number");
-  return v.get<double>();
 }
 
 void check_labels_unique(const std::vector<std::string>& labels, const std::string& where) {
@@ -121,21 +91,27 @@ StudyConfig load_study_config(const std::filesystem::path& path, const std::stri
 }
 
 SharpnessOptions parse_sharpness(const json& table) {
-  const std::string where = "sharpness";
-  check_keys(table, where, {"runs", "checkpoint", "samples", "hessian_iterations", "hessian_tolerance",
-                            "hessian_epsilon", "seed"});
+  OptionTable t(table, "config", "sharpness");
   SharpnessOptions options;
-  if (table.contains("runs")) {
-    DESCENT_CHECK(table["runs"].is_array() && !table["runs"].empty(), "sharpness.runs = ", table["runs"].dump(),
-                  ": expected a non-empty array of tables {label, optimizer = {name, ...}}");
-    for (const auto& run : table["runs"]) {
-      check_keys(run, "sharpness.runs", {"label", "optimizer"});
-      DESCENT_CHECK(run.contains("label") && run["label"].is_string(), "sharpness.runs: ", run.dump(),
-                    ": expected a string label");
-      DESCENT_CHECK(run.contains("optimizer") && run["optimizer"].is_object() && run["optimizer"].contains("name"),
-                    "sharpness.runs \"", run["label"].get<std::string>(),
-                    "\": expected an optimizer table with a name, e.g. optimizer = { name = \"sgd\", lr = 0.1 }");
-      options.runs.push_back({run["label"].get<std::string>(), run["optimizer"]});
+  const json runs = t.any("runs");
+  options.checkpoint = t.choice("checkpoint", options.checkpoint, {"last", "best"});
+  options.samples = t.integer("samples", options.samples, 0, std::int64_t(1) << 40);
+  options.hessian.max_iterations = t.integer("hessian_iterations", options.hessian.max_iterations, 1, 1000);
+  options.hessian.tolerance = t.number("hessian_tolerance", options.hessian.tolerance, 0.0, OptionTable::kInf);
+  options.hessian.epsilon_scale = t.number("hessian_epsilon", options.hessian.epsilon_scale, 0.0, OptionTable::kInf, true);
+  options.hessian.seed = std::uint64_t(t.integer("seed", 0, 0, std::int64_t(1) << 53));
+  t.finish();
+  if (!runs.is_null()) {
+    if (!runs.is_array() || runs.empty()) t.fail("runs", "a non-empty array of tables {label, optimizer = {name, ...}}");
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      OptionTable run(runs[i], "config", "sharpness.runs[" + std::to_string(i) + "]");
+      const std::string label = run.text("label", "");
+      const json optimizer = run.any("optimizer");
+      run.finish();
+      if (label.empty()) run.fail("label", "a non-empty string");
+      if (!optimizer.is_object() || !optimizer.contains("name"))
+        run.fail("optimizer", "an optimizer table with a name, e.g. optimizer = { name = \"sgd\", lr = 0.1 }");
+      options.runs.push_back({label, optimizer});
     }
   } else {
     options.runs = {{"sgd", {{"name", "sgd"}, {"lr", 0.1}}}, {"adam", {{"name", "adam"}, {"lr", 1e-3}}}};
@@ -143,45 +119,29 @@ SharpnessOptions parse_sharpness(const json& table) {
   std::vector<std::string> labels;
   for (const auto& run : options.runs) labels.push_back(run.label);
   check_labels_unique(labels, "sharpness.runs");
-  if (table.contains("checkpoint")) {
-    DESCENT_CHECK(table["checkpoint"] == "last" || table["checkpoint"] == "best", "sharpness.checkpoint = ",
-                  table["checkpoint"].dump(), ": expected \"last\" or \"best\"");
-    options.checkpoint = table["checkpoint"].get<std::string>();
-  }
-  options.samples = integer_in(table, where, "samples", options.samples, 0, std::int64_t(1) << 40);
-  options.hessian.max_iterations = integer_in(table, where, "hessian_iterations", options.hessian.max_iterations, 1, 1000);
-  options.hessian.tolerance = positive_number(table, where, "hessian_tolerance", options.hessian.tolerance, true);
-  options.hessian.epsilon_scale = positive_number(table, where, "hessian_epsilon", options.hessian.epsilon_scale, false);
-  options.hessian.seed = std::uint64_t(integer_in(table, where, "seed", 0, 0, std::int64_t(1) << 53));
   return options;
 }
 
 std::vector<RegularizationVariant> parse_regularization(const json& table) {
-  check_keys(table, "regularization", {"variants"});
-  std::vector<RegularizationVariant> variants;
-  if (!table.contains("variants")) {
+  OptionTable t(table, "config", "regularization");
+  const json given = t.any("variants");
+  t.finish();
+  if (given.is_null()) {
     const std::string dropout = "model.dropout=0.3", decay = "optimizer.weight_decay=0.001", norm = "model.norm=batch";
     return {{"baseline", {}}, {"dropout", {dropout}}, {"weight_decay", {decay}}, {"batch_norm", {norm}},
             {"combined", {dropout, decay, norm}}};
   }
-  DESCENT_CHECK(table["variants"].is_array() && !table["variants"].empty(), "regularization.variants = ",
-                table["variants"].dump(), ": expected a non-empty array of tables {name, overrides = [\"key=value\", ..]}");
+  if (!given.is_array() || given.empty())
+    t.fail("variants", "a non-empty array of tables {name, overrides = [\"key=value\", ..]}");
+  std::vector<RegularizationVariant> variants;
   std::vector<std::string> names;
-  for (const auto& variant : table["variants"]) {
-    check_keys(variant, "regularization.variants", {"name", "overrides"});
-    DESCENT_CHECK(variant.contains("name") && variant["name"].is_string(), "regularization.variants: ",
-                  variant.dump(), ": expected a string name");
-    RegularizationVariant v{variant["name"].get<std::string>(), {}};
-    if (variant.contains("overrides")) {
-      DESCENT_CHECK(variant["overrides"].is_array(), "regularization.variants \"", v.name, "\": overrides = ",
-                    variant["overrides"].dump(), ": expected an array of \"key.path=value\" strings");
-      for (const auto& o : variant["overrides"]) {
-        DESCENT_CHECK(o.is_string() && o.get<std::string>().find('=') != std::string::npos,
-                      "regularization.variants \"", v.name, "\": override ", o.dump(),
-                      ": expected a \"key.path=value\" string");
-        v.overrides.push_back(o.get<std::string>());
-      }
-    }
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    OptionTable variant(given[i], "config", "regularization.variants[" + std::to_string(i) + "]");
+    RegularizationVariant v{variant.text("name", ""), variant.strings("overrides", {})};
+    variant.finish();
+    if (v.name.empty()) variant.fail("name", "a non-empty string");
+    for (const auto& o : v.overrides)
+      if (o.find('=') == std::string::npos) variant.fail("overrides", "an array of \"key.path=value\" strings");
     names.push_back(v.name);
     variants.push_back(std::move(v));
   }

@@ -7,17 +7,12 @@
 
 #include "descent/core/allocator.hpp"
 #include "descent/core/json_integer.hpp"
+#include "descent/core/options.hpp"
 #include "state_io.hpp"
 
 namespace descent::optim {
 
 namespace {
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
 
 // An array option: as many numbers as the default holds; an element whose default is null (PyTorch's None,
 // as Adafactor's eps[0]) may also be null.
@@ -90,29 +85,25 @@ const OptionSpec* Optimizer::find_spec(const std::string& name) const {
 }
 
 nlohmann::json Optimizer::complete_options(const nlohmann::json& options, const nlohmann::json& base) const {
-  DESCENT_CHECK(options.is_object() || options.is_null(), name(), ": options must be a JSON object, got ",
-                options.dump());
+  OptionTable table(options, name());
   nlohmann::json out = base;
-  if (options.is_null()) return out;
-  for (const auto& [key, value] : options.items()) {
-    const OptionSpec* spec = find_spec(key);
-    if (!spec) {
-      std::vector<std::string> valid;
-      for (const auto& s : specs_) valid.push_back(s.name);
-      throw Error(detail::concat(name(), ": unknown option '", key, "'; valid options: ", join(valid)));
+  for (const auto& spec : specs_) {
+    const nlohmann::json* value = table.raw(spec.name);
+    if (!value) continue;
+    const auto& want = spec.default_value;
+    const bool ok = want.is_boolean()  ? value->is_boolean()
+                    : want.is_array()  ? array_fits(*value, want)
+                    : want.is_string() ? value->is_string()
+                                       : value->is_number();
+    if (!ok) {
+      table.fail(spec.name, want.is_boolean()  ? "true or false"
+                            : want.is_array()  ? "an array of " + std::to_string(want.size()) + " numbers"
+                            : want.is_string() ? "a string"
+                                               : "a number");
     }
-    const auto& want = spec->default_value;
-    const bool ok = want.is_boolean()  ? value.is_boolean()
-                    : want.is_array()  ? array_fits(value, want)
-                    : want.is_string() ? value.is_string()
-                                       : value.is_number();
-    DESCENT_CHECK(ok, name(), ": option '", key, "' = ", value.dump(), " has the wrong type; expected ",
-                  want.is_boolean() ? "true or false"
-                  : want.is_array() ? "an array of " + std::to_string(want.size()) + " numbers"
-                  : want.is_string() ? "a string"
-                                     : "a number");
-    out[key] = value;
+    out[spec.name] = *value;
   }
+  table.finish();
   return out;
 }
 
@@ -122,8 +113,8 @@ void Optimizer::initialize(std::vector<Tensor> params, const nlohmann::json& opt
   if (rest.is_object() && rest.contains("state_dtype")) {
     const auto& value = rest["state_dtype"];
     DESCENT_CHECK(value.is_string() && (value == "float32" || value == "bfloat16"), name(),
-                  ": option 'state_dtype' = ", value.dump(),
-                  " is not valid; expected \"float32\" (state in the parameters' dtype) or \"bfloat16\"");
+                  ": state_dtype = ", value.dump(),
+                  ": expected \"float32\" (state in the parameters' dtype) or \"bfloat16\"");
     state_dtype_ = value == "bfloat16" ? StateDType::BFloat16 : StateDType::Native;
     rest.erase("state_dtype");
   }

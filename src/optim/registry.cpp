@@ -3,6 +3,7 @@
 #include <mutex>
 #include <algorithm>
 
+#include "descent/core/options.hpp"
 #include "descent/optim/adabelief.hpp"
 #include "descent/optim/adadelta.hpp"
 #include "descent/optim/adafactor.hpp"
@@ -84,9 +85,9 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, std::vector<T
                                           const nlohmann::json& options) {
   for (const auto& entry : registry())
     if (name == entry.name) return entry.factory(std::move(params), options);
-  std::string valid;
-  for (const auto& known : optimizer_names()) valid += (valid.empty() ? "" : ", ") + known;
-  throw Error(detail::concat("unknown optimizer '", name, "'; valid names: ", valid));
+  const std::string suggestion = closest_match(name, optimizer_names());
+  throw Error(detail::concat("unknown optimizer '", name, "'", suggestion.empty() ? "" : " (did you mean " + suggestion + "?)",
+                             "; valid names: ", join(optimizer_names())));
 }
 
 }  // namespace descent::optim

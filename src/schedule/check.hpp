@@ -1,6 +1,6 @@
 #pragma once
 // Validation shared by the schedule constructors and the factory: every message names the schedule, the
-// option, the bad value and the accepted range.
+// option, the bad value and the accepted range, in the format of descent/core/options.hpp.
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -16,8 +16,7 @@ void require(bool ok, std::string_view schedule, std::string_view option, const 
   std::ostringstream shown;
   shown.precision(17);
   shown << value;
-  throw Error(descent::detail::concat(schedule, ": option '", option, "' = ", shown.str(),
-                                      " is invalid: expected ", expected));
+  throw Error(descent::detail::concat(schedule, ": ", option, " = ", shown.str(), ": expected ", expected));
 }
 
 }  // namespace descent::schedule::detail

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "descent/core/error.hpp"
+#include "descent/core/options.hpp"
 #include "descent/schedule/compose.hpp"
 #include "descent/schedule/cosine.hpp"
 #include "descent/schedule/cyclic.hpp"
@@ -16,78 +17,74 @@
 #include "descent/schedule/step_decay.hpp"
 #include "descent/schedule/warmup.hpp"
 #include "check.hpp"
-#include "options.hpp"
 
 namespace descent::schedule {
 
 namespace {
 
-using detail::OptionReader;
-using Builder = std::function<SchedulePtr(OptionReader&)>;
+using Builder = std::function<SchedulePtr(OptionTable&)>;
 
-// `schedulers`: [name, options] pairs or {"name": ..., "options": {...}} objects, built recursively.
-std::vector<SchedulePtr> build_parts(const nlohmann::json* list, const std::string& schedule) {
-  DESCENT_CHECK(list != nullptr, schedule, ": option 'schedulers' is required: expected a list of ",
-                "[name, options] pairs");
-  DESCENT_CHECK(list->is_array() && !list->empty(), schedule, ": option 'schedulers' = ", list->dump(),
-                " is invalid: expected a non-empty list of [name, options] pairs");
+// `schedulers`: [name, options] pairs or {"name": ..., "options": {...}} objects, built recursively. Read
+// after finish(), so that an unknown option is reported first.
+std::vector<SchedulePtr> build_parts(OptionTable& o, const nlohmann::json* list) {
+  const std::string form = "a non-empty list of [name, options] pairs or {name = ..., options = {...}} tables";
+  if (!list || !list->is_array() || list->empty()) o.fail("schedulers", form);
   std::vector<SchedulePtr> parts;
   for (const auto& entry : *list) {
     if (entry.is_array() && (entry.size() == 1 || entry.size() == 2) && entry[0].is_string()) {
       parts.push_back(make_schedule(entry[0].get<std::string>(), entry.size() == 2 ? entry[1] : nlohmann::json()));
     } else if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
-      for (const auto& [key, value] : entry.items()) {
-        DESCENT_CHECK(key == "name" || key == "options", schedule, ": schedulers entry ", entry.dump(),
-                      " has unknown key '", key, "': expected {\"name\": ..., \"options\": {...}}");
-      }
-      parts.push_back(make_schedule(entry["name"].get<std::string>(), entry.value("options", nlohmann::json())));
+      OptionTable part(entry, o.context(), "schedulers[" + std::to_string(parts.size()) + "]");
+      const std::string name = part.text("name", "");
+      const nlohmann::json options = part.any("options");
+      part.finish();
+      parts.push_back(make_schedule(name, options));
     } else {
-      throw Error(descent::detail::concat(schedule, ": schedulers entry ", entry.dump(), " is invalid: expected ",
-                                          "[name, options] or {\"name\": ..., \"options\": {...}}"));
+      o.fail("schedulers", form);
     }
   }
   return parts;
 }
 
-SchedulePtr build_lambda(OptionReader& o) {
+SchedulePtr build_lambda(OptionTable& o) {
   auto factors = o.numbers("factors");
   o.finish();
-  DESCENT_CHECK(factors && !factors->empty(), "lambdalr: option 'factors' is required: expected a non-empty ",
-                "list of numbers (factor of step t: factors[min(t, n-1)]); a function needs the C++ API");
+  if (!factors || factors->empty())
+    o.fail("factors", "a non-empty list of numbers (factor of step t: factors[min(t, n-1)]); a function needs the C++ API");
   return std::make_shared<LambdaLR>([table = std::move(*factors)](std::int64_t step) {
     const auto last = static_cast<std::int64_t>(table.size()) - 1;
     return table[static_cast<std::size_t>(std::min(step, last))];
   });
 }
 
-SchedulePtr build_multiplicative(OptionReader& o) {
+SchedulePtr build_multiplicative(OptionTable& o) {
   const double factor = o.required_number("factor");
   o.finish();
   return std::make_shared<MultiplicativeLR>([factor](std::int64_t) { return factor; });
 }
 
-SchedulePtr build_step(OptionReader& o) {
+SchedulePtr build_step(OptionTable& o) {
   const auto step_size = o.required_integer("step_size");
   const double gamma = o.number("gamma", 0.1);
   o.finish();
   return std::make_shared<StepLR>(step_size, gamma);
 }
 
-SchedulePtr build_multistep(OptionReader& o) {
+SchedulePtr build_multistep(OptionTable& o) {
   auto milestones = o.required_integers("milestones", "a list of increasing steps, e.g. [30, 80]");
   const double gamma = o.number("gamma", 0.1);
   o.finish();
   return std::make_shared<MultiStepLR>(std::move(*milestones), gamma);
 }
 
-SchedulePtr build_constant(OptionReader& o) {
+SchedulePtr build_constant(OptionTable& o) {
   const double factor = o.number("factor", 1.0 / 3.0);
   const auto total_iters = o.integer("total_iters", 5);
   o.finish();
   return std::make_shared<ConstantLR>(factor, total_iters);
 }
 
-SchedulePtr build_linear(OptionReader& o) {
+SchedulePtr build_linear(OptionTable& o) {
   const double start = o.number("start_factor", 1.0 / 3.0);
   const double end = o.number("end_factor", 1.0);
   const auto total_iters = o.integer("total_iters", 5);
@@ -95,27 +92,27 @@ SchedulePtr build_linear(OptionReader& o) {
   return std::make_shared<LinearLR>(start, end, total_iters);
 }
 
-SchedulePtr build_exponential(OptionReader& o) {
+SchedulePtr build_exponential(OptionTable& o) {
   const double gamma = o.required_number("gamma");
   o.finish();
   return std::make_shared<ExponentialLR>(gamma);
 }
 
-SchedulePtr build_polynomial(OptionReader& o) {
+SchedulePtr build_polynomial(OptionTable& o) {
   const auto total_iters = o.integer("total_iters", 5);
   const double power = o.number("power", 1.0);
   o.finish();
   return std::make_shared<PolynomialLR>(total_iters, power);
 }
 
-SchedulePtr build_cosine(OptionReader& o) {
+SchedulePtr build_cosine(OptionTable& o) {
   const auto T_max = o.required_integer("T_max");
   const double eta_min = o.number("eta_min", 0.0);
   o.finish();
   return std::make_shared<CosineAnnealingLR>(T_max, eta_min);
 }
 
-SchedulePtr build_warm_restarts(OptionReader& o) {
+SchedulePtr build_warm_restarts(OptionTable& o) {
   const auto T_0 = o.required_integer("T_0");
   const auto T_mult = o.integer("T_mult", 1);
   const double eta_min = o.number("eta_min", 0.0);
@@ -123,20 +120,20 @@ SchedulePtr build_warm_restarts(OptionReader& o) {
   return std::make_shared<CosineAnnealingWarmRestarts>(T_0, T_mult, eta_min);
 }
 
-SchedulePtr build_chained(OptionReader& o) {
+SchedulePtr build_chained(OptionTable& o) {
   const auto* list = o.raw("schedulers");
   o.finish();
-  return std::make_shared<ChainedScheduler>(build_parts(list, "chainedscheduler"));
+  return std::make_shared<ChainedScheduler>(build_parts(o, list));
 }
 
-SchedulePtr build_sequential(OptionReader& o) {
+SchedulePtr build_sequential(OptionTable& o) {
   const auto* list = o.raw("schedulers");
   auto milestones = o.required_integers("milestones", "a list of increasing steps, one fewer than schedulers");
   o.finish();
-  return std::make_shared<SequentialLR>(build_parts(list, "sequentiallr"), std::move(*milestones));
+  return std::make_shared<SequentialLR>(build_parts(o, list), std::move(*milestones));
 }
 
-SchedulePtr build_cyclic(OptionReader& o) {
+SchedulePtr build_cyclic(OptionTable& o) {
   CyclicOptions c;
   c.base_lr = o.required_number("base_lr");
   c.max_lr = o.required_number("max_lr");
@@ -145,18 +142,18 @@ SchedulePtr build_cyclic(OptionReader& o) {
   c.mode = o.text("mode", c.mode);
   c.gamma = o.number("gamma", c.gamma);
   const auto scale_mode = o.text("scale_mode");
-  c.cycle_momentum = o.boolean("cycle_momentum", c.cycle_momentum);
+  c.cycle_momentum = o.flag("cycle_momentum", c.cycle_momentum);
   c.base_momentum = o.number("base_momentum", c.base_momentum);
   c.max_momentum = o.number("max_momentum", c.max_momentum);
   o.finish();
   const std::string own_scale_mode = c.mode == "exp_range" ? "iterations" : "cycle";
-  DESCENT_CHECK(!scale_mode || *scale_mode == own_scale_mode, "cycliclr: option 'scale_mode' = \"",
-                scale_mode.value_or(""), "\" is invalid: expected \"", own_scale_mode, "\" for mode \"", c.mode,
-                "\" (another scale_mode needs a custom scale_fn, which only the C++ API takes)");
+  if (scale_mode && *scale_mode != own_scale_mode)
+    o.fail("scale_mode", "\"" + own_scale_mode + "\" for mode \"" + c.mode +
+                             "\" (another scale_mode needs a custom scale_fn, which only the C++ API takes)");
   return std::make_shared<CyclicLR>(std::move(c));
 }
 
-SchedulePtr build_one_cycle(OptionReader& o) {
+SchedulePtr build_one_cycle(OptionTable& o) {
   OneCycleOptions c;
   c.max_lr = o.required_number("max_lr");
   const auto total_steps = o.integer("total_steps");
@@ -164,18 +161,17 @@ SchedulePtr build_one_cycle(OptionReader& o) {
   const auto steps_per_epoch = o.integer("steps_per_epoch");
   c.pct_start = o.number("pct_start", c.pct_start);
   c.anneal_strategy = o.text("anneal_strategy", c.anneal_strategy);
-  c.cycle_momentum = o.boolean("cycle_momentum", c.cycle_momentum);
+  c.cycle_momentum = o.flag("cycle_momentum", c.cycle_momentum);
   c.base_momentum = o.number("base_momentum", c.base_momentum);
   c.max_momentum = o.number("max_momentum", c.max_momentum);
   c.div_factor = o.number("div_factor", c.div_factor);
   c.final_div_factor = o.number("final_div_factor", c.final_div_factor);
-  c.three_phase = o.boolean("three_phase", c.three_phase);
+  c.three_phase = o.flag("three_phase", c.three_phase);
   o.finish();
   if (total_steps) {
     c.total_steps = *total_steps;
   } else {
-    DESCENT_CHECK(epochs && steps_per_epoch, "onecyclelr: option 'total_steps' is missing: expected total_steps ",
-                  "(an integer >= 1) or both epochs and steps_per_epoch");
+    if (!epochs || !steps_per_epoch) o.fail("total_steps", "an integer >= 1, or both epochs and steps_per_epoch");
     detail::require(*epochs >= 1, "onecyclelr", "epochs", *epochs, "an integer >= 1");
     detail::require(*steps_per_epoch >= 1, "onecyclelr", "steps_per_epoch", *steps_per_epoch, "an integer >= 1");
     c.total_steps = *epochs * *steps_per_epoch;
@@ -183,7 +179,7 @@ SchedulePtr build_one_cycle(OptionReader& o) {
   return std::make_shared<OneCycleLR>(std::move(c));
 }
 
-SchedulePtr build_plateau(OptionReader& o) {
+SchedulePtr build_plateau(OptionTable& o) {
   PlateauOptions c;
   c.mode = o.text("mode", c.mode);
   c.factor = o.number("factor", c.factor);
@@ -197,7 +193,7 @@ SchedulePtr build_plateau(OptionReader& o) {
   return std::make_shared<ReduceLROnPlateau>(std::move(c));
 }
 
-SchedulePtr build_warmup_cosine(OptionReader& o) {
+SchedulePtr build_warmup_cosine(OptionTable& o) {
   const auto warmup = o.integer("warmup_steps", 0);
   const auto total = o.required_integer("total_steps");
   const double start = o.number("start_factor", 0.0);
@@ -207,7 +203,7 @@ SchedulePtr build_warmup_cosine(OptionReader& o) {
   return std::make_shared<WarmupCosine>(warmup, total, start, end, exponent);
 }
 
-SchedulePtr build_warmup_linear(OptionReader& o) {
+SchedulePtr build_warmup_linear(OptionTable& o) {
   const auto warmup = o.integer("warmup_steps", 0);
   const auto total = o.required_integer("total_steps");
   const double start = o.number("start_factor", 0.0);
@@ -216,14 +212,14 @@ SchedulePtr build_warmup_linear(OptionReader& o) {
   return std::make_shared<WarmupLinear>(warmup, total, start, end);
 }
 
-SchedulePtr build_inverse_sqrt(OptionReader& o) {
+SchedulePtr build_inverse_sqrt(OptionTable& o) {
   const auto warmup = o.integer("warmup_steps", 0);
   const auto timescale = o.integer("timescale", 0);
   o.finish();
   return std::make_shared<InverseSqrt>(warmup, timescale);
 }
 
-SchedulePtr build_wsd(OptionReader& o) {
+SchedulePtr build_wsd(OptionTable& o) {
   WarmupStableDecayOptions c;
   c.warmup_steps = o.integer("warmup_steps", c.warmup_steps);
   c.stable_steps = o.integer("stable_steps", c.stable_steps);
@@ -235,7 +231,7 @@ SchedulePtr build_wsd(OptionReader& o) {
   return std::make_shared<WarmupStableDecay>(std::move(c));
 }
 
-SchedulePtr build_piecewise(OptionReader& o) {
+SchedulePtr build_piecewise(OptionTable& o) {
   auto boundaries = o.integers("boundaries").value_or(std::vector<std::int64_t>{});
   auto scales = o.numbers("scales").value_or(std::vector<double>{});
   o.finish();
@@ -284,11 +280,12 @@ SchedulePtr make_schedule(std::string_view name, const nlohmann::json& options) 
   const auto& table = builders();
   const auto it = table.find(key);
   if (it == table.end()) {
-    std::string valid;
-    for (const auto& [known, builder] : table) valid += (valid.empty() ? "" : ", ") + known;
-    throw Error(descent::detail::concat("unknown schedule '", name, "'; valid schedules: ", valid));
+    const std::string suggestion = closest_match(key, schedule_names());
+    throw Error(descent::detail::concat("unknown schedule '", name, "'",
+                                        suggestion.empty() ? "" : " (did you mean " + suggestion + "?)",
+                                        "; valid schedules: ", join(schedule_names())));
   }
-  OptionReader reader(key, options);
+  OptionTable reader(options, key);
   return it->second(reader);
 }
 

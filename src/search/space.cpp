@@ -7,18 +7,17 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 #include "descent/core/error.hpp"
+#include "descent/core/options.hpp"
 
 namespace descent::search {
 
 namespace {
 
 using nlohmann::json;
-
-std::string where(const std::string& name, const std::string& key) {
-  return "search space: parameter \"" + name + "\", key \"" + key + "\"";
-}
 
 bool is_scalar(const json& value) { return value.is_string() || value.is_number() || value.is_boolean(); }
 
@@ -44,99 +43,80 @@ double on_step(double value) {
   return std::strtod(text, nullptr);
 }
 
-double read_number(const json& entry, const std::string& name, const std::string& key) {
-  DESCENT_CHECK(entry.contains(key), where(name, key), ": missing, expected a number");
-  const json& value = entry.at(key);
-  DESCENT_CHECK(value.is_number() && std::isfinite(value.get<double>()), where(name, key), ": got ",
-                value.dump(), ", expected a finite number");
-  return value.get<double>();
+std::string number_text(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
 }
 
-std::int64_t read_integer(const json& entry, const std::string& name, const std::string& key) {
-  DESCENT_CHECK(entry.contains(key), where(name, key), ": missing, expected an integer");
-  const json& value = entry.at(key);
-  DESCENT_CHECK(is_integral(value), where(name, key), ": got ", value.dump(), ", expected an integer");
-  return static_cast<std::int64_t>(value.get<double>());
-}
-
-bool read_bool(const json& entry, const std::string& name, const std::string& key) {
-  if (!entry.contains(key)) return false;
-  const json& value = entry.at(key);
-  DESCENT_CHECK(value.is_boolean(), where(name, key), ": got ", value.dump(), ", expected true or false");
-  return value.get<bool>();
-}
-
-void check_keys(const json& entry, const std::string& name, const std::string& type,
-                const std::set<std::string>& allowed) {
-  for (const auto& [key, value] : entry.items()) {
-    if (allowed.count(key)) continue;
-    std::string list;
-    for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
-    throw Error(where(name, key) + ": not a key of a " + type + " parameter, expected one of " + list);
-  }
+// The bounds of a float or int parameter: both required, finite, low <= high.
+std::pair<double, double> read_bounds(OptionTable& t, bool integral) {
+  const std::string noun = integral ? "an integer" : "a finite number";
+  const double low = integral ? double(t.required_integer("low")) : t.required_number("low");
+  const double high = integral ? double(t.required_integer("high")) : t.required_number("high");
+  if (t.has("low") && !std::isfinite(low)) t.fail("low", noun);
+  if (t.has("high") && !std::isfinite(high)) t.fail("high", noun);
+  return {low, high};
 }
 
 ParamSpec parse_real(const json& entry, const std::string& name) {
-  check_keys(entry, name, "float", {"type", "low", "high", "log", "step", "condition"});
+  OptionTable t(entry, "search space", name);
+  t.accept("type");
+  t.accept("condition");
   ParamSpec p;
   p.name = name;
   p.type = ParamType::real;
-  p.low = read_number(entry, name, "low");
-  p.high = read_number(entry, name, "high");
-  DESCENT_CHECK(p.low <= p.high, where(name, "high"), ": got ", p.high, ", expected a number >= low (", p.low, ")");
-  p.log = read_bool(entry, name, "log");
-  if (p.log) {
-    DESCENT_CHECK(p.low > 0.0, where(name, "low"), ": got ", p.low, ", expected a number > 0 for a log parameter");
-  }
-  if (entry.contains("step")) {
-    DESCENT_CHECK(!p.log, where(name, "step"), ": a log parameter cannot have a step, expected one of them");
-    const double step = read_number(entry, name, "step");
-    DESCENT_CHECK(step > 0.0, where(name, "step"), ": got ", step, ", expected a number > 0");
-    DESCENT_CHECK(whole_steps(p.high - p.low, step), where(name, "step"), ": got ", step,
-                  ", expected a step that divides high - low (", p.high - p.low, ")");
-    p.step = step;
+  std::tie(p.low, p.high) = read_bounds(t, false);
+  p.log = t.flag("log", false);
+  const auto step = t.number("step");
+  t.finish();
+  if (p.low > p.high) t.fail("high", "a number >= low (" + number_text(p.low) + ")");
+  if (p.log && p.low <= 0.0) t.fail("low", "a number > 0 for a log parameter");
+  if (step) {
+    if (p.log) t.fail("step", "no step for a log parameter");
+    if (!(*step > 0.0) || !std::isfinite(*step)) t.fail("step", "a number > 0");
+    if (!whole_steps(p.high - p.low, *step))
+      t.fail("step", "a step that divides high - low (" + number_text(p.high - p.low) + ")");
+    p.step = *step;
   }
   return p;
 }
 
 ParamSpec parse_integer(const json& entry, const std::string& name) {
-  check_keys(entry, name, "int", {"type", "low", "high", "log", "step", "condition"});
+  OptionTable t(entry, "search space", name);
+  t.accept("type");
+  t.accept("condition");
   ParamSpec p;
   p.name = name;
   p.type = ParamType::integer;
-  p.low = double(read_integer(entry, name, "low"));
-  p.high = double(read_integer(entry, name, "high"));
-  DESCENT_CHECK(p.low <= p.high, where(name, "high"), ": got ", p.high, ", expected an integer >= low (", p.low, ")");
-  p.log = read_bool(entry, name, "log");
-  std::int64_t step = 1;
-  if (entry.contains("step")) {
-    step = read_integer(entry, name, "step");
-    DESCENT_CHECK(step >= 1, where(name, "step"), ": got ", step, ", expected an integer >= 1");
-    DESCENT_CHECK(std::int64_t(p.high - p.low) % step == 0, where(name, "step"), ": got ", step,
-                  ", expected a step that divides high - low (", std::int64_t(p.high - p.low), ")");
-  }
-  if (p.log) {
-    DESCENT_CHECK(p.low >= 1.0, where(name, "low"), ": got ", p.low, ", expected an integer >= 1 for a log parameter");
-    DESCENT_CHECK(step == 1, where(name, "step"), ": got ", step, ", expected 1 (or none) for a log parameter");
-  }
+  std::tie(p.low, p.high) = read_bounds(t, true);
+  p.log = t.flag("log", false);
+  const std::int64_t step = t.integer("step", 1, 1);
+  t.finish();
+  if (p.low > p.high) t.fail("high", "an integer >= low (" + number_text(p.low) + ")");
+  if (std::int64_t(p.high - p.low) % step != 0)
+    t.fail("step", "a step that divides high - low (" + std::to_string(std::int64_t(p.high - p.low)) + ")");
+  if (p.log && p.low < 1.0) t.fail("low", "an integer >= 1 for a log parameter");
+  if (p.log && step != 1) t.fail("step", "1 (or none) for a log parameter");
   p.step = double(step);
   return p;
 }
 
 ParamSpec parse_categorical(const json& entry, const std::string& name) {
-  check_keys(entry, name, "categorical", {"type", "choices", "condition"});
+  OptionTable t(entry, "search space", name);
+  t.accept("type");
+  t.accept("condition");
+  const json choices = t.any("choices");
+  t.finish();
   ParamSpec p;
   p.name = name;
   p.type = ParamType::categorical;
-  DESCENT_CHECK(entry.contains("choices"), where(name, "choices"), ": missing, expected a non-empty array");
-  const json& choices = entry.at("choices");
-  DESCENT_CHECK(choices.is_array() && !choices.empty(), where(name, "choices"), ": got ", choices.dump(),
-                ", expected a non-empty array of strings, numbers or booleans");
+  const std::string form = "a non-empty array of distinct strings, numbers or booleans";
+  if (!choices.is_array() || choices.empty()) t.fail("choices", form);
   for (const json& choice : choices) {
-    DESCENT_CHECK(is_scalar(choice), where(name, "choices"), ": got element ", choice.dump(),
-                  ", expected a string, number or boolean");
-    DESCENT_CHECK(std::find(p.choices.begin(), p.choices.end(), choice) == p.choices.end(),
-                  where(name, "choices"), ": ", choice.dump(), " appears twice, expected distinct choices");
+    if (!is_scalar(choice)) t.fail("choices", form + " (" + clip_for_message(choice.dump()) + " is none of them)");
+    if (std::find(p.choices.begin(), p.choices.end(), choice) != p.choices.end())
+      t.fail("choices", form + " (" + clip_for_message(choice.dump()) + " appears twice)");
     p.choices.push_back(choice);
   }
   p.low = 0.0;
@@ -146,15 +126,17 @@ ParamSpec parse_categorical(const json& entry, const std::string& name) {
 
 std::optional<Condition> parse_condition(const json& entry, const std::string& name) {
   if (!entry.contains("condition")) return std::nullopt;
-  const json& c = entry.at("condition");
-  const std::string expected = ", expected {\"param\": <parameter name>, \"values\": [<its values>]}";
-  DESCENT_CHECK(c.is_object() && c.contains("param") && c.at("param").is_string() && c.contains("values") &&
-                    c.at("values").is_array() && !c.at("values").empty() && c.size() == 2,
-                where(name, "condition"), ": got ", c.dump(), expected);
+  const std::string form = "a table {param = <parameter name>, values = [<its values>]}";
+  if (!entry.at("condition").is_object()) OptionTable(entry, "search space", name).fail("condition", form);
+  OptionTable c(entry.at("condition"), "search space", name + ".condition");
   Condition condition;
-  condition.param = c.at("param").get<std::string>();
-  DESCENT_CHECK(condition.param != name, where(name, "condition"), ": a parameter cannot depend on itself");
-  for (const json& value : c.at("values")) condition.values.push_back(value);
+  condition.param = c.text("param", "");
+  const json values = c.any("values");
+  c.finish();
+  if (condition.param.empty()) c.fail("param", "the name of another parameter");
+  if (condition.param == name) c.fail("param", "another parameter (a parameter cannot depend on itself)");
+  if (!values.is_array() || values.empty()) c.fail("values", "a non-empty array of the parameter's values");
+  for (const json& value : values) condition.values.push_back(value);
   return condition;
 }
 
@@ -313,21 +295,16 @@ SearchSpace SearchSpace::from_json(const json& spec) {
                 "\"high\": 0.1, \"log\": true}}");
   std::map<std::string, ParamSpec> parsed;
   for (const auto& [name, entry] : spec.items()) {
-    DESCENT_CHECK(entry.is_object(), "search space: parameter \"", name, "\": got ", entry.dump(),
-                  ", expected an object with a \"type\"");
-    DESCENT_CHECK(entry.contains("type") && entry.at("type").is_string(), where(name, "type"), ": got ",
-                  entry.contains("type") ? entry.at("type").dump() : "nothing",
-                  ", expected \"float\", \"int\" or \"categorical\"");
-    const std::string type = entry.at("type").get<std::string>();
+    DESCENT_CHECK(entry.is_object(), "search space: ", name, " = ", clip_for_message(entry.dump()),
+                  ": expected a table with a type");
+    const std::string type = OptionTable(entry, "search space", name).choice("type", "", {"float", "int", "categorical"});
     ParamSpec p;
     if (type == "float") {
       p = parse_real(entry, name);
     } else if (type == "int") {
       p = parse_integer(entry, name);
-    } else if (type == "categorical") {
-      p = parse_categorical(entry, name);
     } else {
-      throw Error(where(name, "type") + ": got \"" + type + "\", expected \"float\", \"int\" or \"categorical\"");
+      p = parse_categorical(entry, name);
     }
     p.condition = parse_condition(entry, name);
     parsed.emplace(name, std::move(p));
@@ -335,12 +312,11 @@ SearchSpace SearchSpace::from_json(const json& spec) {
   for (const auto& [name, p] : parsed) {
     if (!p.condition) continue;
     const auto parent = parsed.find(p.condition->param);
-    DESCENT_CHECK(parent != parsed.end(), where(name, "condition"), ": param \"", p.condition->param,
-                  "\" is not a parameter of the space, expected one of its parameters");
-    for (const json& value : p.condition->values) {
-      DESCENT_CHECK(parent->second.accepts(value), where(name, "condition"), ": value ", value.dump(),
-                    " is not a valid value of \"", p.condition->param, "\", expected one of its values");
-    }
+    OptionTable c(spec.at(name).at("condition"), "search space", name + ".condition");
+    if (parent == parsed.end()) c.fail("param", "one of the space's parameters");
+    for (const json& value : p.condition->values)
+      if (!parent->second.accepts(value))
+        c.fail("values", "values of " + p.condition->param + " (" + clip_for_message(value.dump()) + " is not one)");
   }
   SearchSpace space;
   space.params_ = order_by_dependency(std::move(parsed));

@@ -3,13 +3,14 @@
 #include <cctype>
 #include <limits>
 
-#include "config_reader.hpp"
+#include "descent/core/options.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/schedule/factory.hpp"
+#include "descent/train/config.hpp"
 
 namespace descent::train {
 
-using detail::TableReader;
+using TableReader = OptionTable;
 
 namespace {
 
@@ -110,45 +111,36 @@ OptimizerConfig read_optimizer(TableReader r) {
   const json& defaults = optim::optimizer_defaults(o.name);
   std::vector<std::string> option_names{"state_dtype"};  // every optimizer's storage option
   for (const auto& [key, value] : defaults.items()) option_names.push_back(key);
-  auto check_options = [&](const json& options, const std::string& path) {
-    for (const auto& [key, value] : options.items()) {
-      if (defaults.contains(key) || key == "state_dtype") continue;
-      const std::string suggestion = closest_match(key, option_names);
-      throw Error("config: unknown key " + path + "." + key + " for optimizer " + o.name +
-                  (suggestion.empty() ? "" : " (did you mean " + path + "." + suggestion + "?)") +
-                  "; its options: " + detail::join(option_names));
+  // The algorithm's options are checked by name here, so that a typo gets a suggestion and the list of
+  // valid keys, and by value by the optimizer itself.
+  auto take_options = [&](TableReader& t, json& options) {
+    for (const auto& key : option_names) {
+      if (t.has(key)) options[key] = t.node().at(key);
+      t.accept(key);
     }
+    t.finish();
     try {
       optim::make_optimizer(o.name, {probe}, options);
     } catch (const Error& e) {
-      throw Error("config: " + path + ": " + e.what());
+      throw Error("config: " + t.path() + ": " + e.what());
     }
   };
-  for (const auto& key : r.unread_keys()) {
-    o.options[key] = r.node().at(key);
-    r.mark_read(key);
-  }
-  check_options(o.options, "optimizer");
+  take_options(r, o.options);
   r.resolved().update(defaults);
   r.resolved().update(o.options);
   if (!groups.is_null()) {
-    if (!groups.is_array()) throw Error("config: optimizer.groups = " + groups.dump() + ": expected an array of tables");
+    if (!groups.is_array()) r.fail("groups", "an array of tables");
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const std::string path = "optimizer.groups[" + std::to_string(i) + "]";
       json resolved_group;
-      TableReader g(groups[i], path, resolved_group);
+      TableReader g(groups[i], "config", path, &resolved_group);
       ParamGroupRule rule;
       rule.match = g.strings("match", {});
-      if (rule.match.empty()) throw Error("config: " + path + ".match: expected a non-empty array of name fragments");
-      for (const auto& key : g.unread_keys()) {
-        rule.options[key] = groups[i].at(key);
-        g.mark_read(key);
-      }
-      check_options(rule.options, path);
+      if (rule.match.empty()) g.fail("match", "a non-empty array of name fragments");
+      take_options(g, rule.options);
       o.groups.push_back(rule);
     }
   }
-  r.finish();
   return o;
 }
 
@@ -162,8 +154,7 @@ json with_auto_counts(const json& options, std::int64_t stand_in) {
 
 ScheduleConfig read_schedule(TableReader r) {
   ScheduleConfig s;
-  s.enabled = !r.node().is_null();
-  if (!s.enabled) return s;
+  s.enabled = true;
   s.name = r.choice("name", "", schedule::schedule_names());
   s.interval = r.choice("interval", "step", {"step", "epoch"});
   s.hyperparameter = r.text("hyperparameter", "lr");
@@ -294,7 +285,7 @@ namespace {
 Config read_config(const json& raw) {
   Config config;
   json resolved = json::object();
-  TableReader top(raw, "", resolved);
+  TableReader top(raw, "config", "", &resolved);
   config.name = top.text("name", "run");
   if (!is_folder_name(config.name, true))
     top.fail("name", "1 to 64 letters, digits, spaces, '-', '_' or '.' (it names the run folder runs/<name>-<time>)");

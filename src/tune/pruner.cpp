@@ -4,7 +4,8 @@
 #include <cmath>
 #include <optional>
 
-#include "options.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/options.hpp"
 
 namespace descent::tune {
 
@@ -190,33 +191,35 @@ std::unique_ptr<Pruner> make_hyperband_pruner(HyperbandOptions options) {
 std::vector<std::string> pruner_names() { return {"median", "successive_halving", "asha", "hyperband"}; }
 
 std::unique_ptr<Pruner> make_pruner(const std::string& name, const nlohmann::json& options, std::int64_t default_max_resource) {
-  const std::string where = "tune.pruner";
+  OptionTable t(options, "config", "tune.pruner");
   if (name == "median") {
-    detail::check_keys(options, where, {"n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"});
     MedianOptions o;
-    o.n_startup_trials = detail::read_int(options, where, "n_startup_trials", o.n_startup_trials, 0);
-    o.n_warmup_steps = detail::read_int(options, where, "n_warmup_steps", o.n_warmup_steps, 0);
-    o.interval_steps = detail::read_int(options, where, "interval_steps", o.interval_steps, 1);
-    o.n_min_trials = detail::read_int(options, where, "n_min_trials", o.n_min_trials, 1);
+    o.n_startup_trials = t.integer("n_startup_trials", o.n_startup_trials, 0);
+    o.n_warmup_steps = t.integer("n_warmup_steps", o.n_warmup_steps, 0);
+    o.interval_steps = t.integer("interval_steps", o.interval_steps, 1);
+    o.n_min_trials = t.integer("n_min_trials", o.n_min_trials, 1);
+    t.finish();
     return make_median_pruner(o);
   }
   if (name == "successive_halving" || name == "asha") {
-    detail::check_keys(options, where, {"min_resource", "reduction_factor", "min_early_stopping_rate"});
     SuccessiveHalvingOptions o;
-    o.min_resource = detail::read_int(options, where, "min_resource", o.min_resource, 1);
-    o.reduction_factor = detail::read_int(options, where, "reduction_factor", o.reduction_factor, 2);
-    o.min_early_stopping_rate = detail::read_int(options, where, "min_early_stopping_rate", o.min_early_stopping_rate, 0);
+    o.min_resource = t.integer("min_resource", o.min_resource, 1);
+    o.reduction_factor = t.integer("reduction_factor", o.reduction_factor, 2);
+    o.min_early_stopping_rate = t.integer("min_early_stopping_rate", o.min_early_stopping_rate, 0);
+    t.finish();
     return make_successive_halving_pruner(o);
   }
   if (name == "hyperband") {
-    detail::check_keys(options, where, {"min_resource", "max_resource", "reduction_factor"});
     HyperbandOptions o;
-    o.min_resource = detail::read_int(options, where, "min_resource", o.min_resource, 1);
-    o.max_resource = detail::read_int(options, where, "max_resource", default_max_resource, 1);
-    o.reduction_factor = detail::read_int(options, where, "reduction_factor", o.reduction_factor, 2);
+    o.min_resource = t.integer("min_resource", o.min_resource, 1);
+    o.max_resource = t.integer("max_resource", default_max_resource, 1);
+    o.reduction_factor = t.integer("reduction_factor", o.reduction_factor, 2);
+    t.finish();
     return make_hyperband_pruner(o);
   }
-  throw Error("tune.pruner.name = \"" + name + "\": expected one of " + detail::join(pruner_names()) + " (or no [tune.pruner])");
+  const std::string suggestion = closest_match(name, pruner_names());
+  throw Error("config: tune.pruner.name = \"" + name + "\": expected one of " + join(pruner_names()) +
+              (suggestion.empty() ? "" : " (did you mean " + suggestion + "?)") + ", or no [tune.pruner]");
 }
 
 }  // namespace descent::tune

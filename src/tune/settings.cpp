@@ -1,9 +1,11 @@
 #include "descent/tune/settings.hpp"
 
+#include <algorithm>
+
 #include "descent/core/error.hpp"
 #include "descent/search/sampler.hpp"
 #include "descent/tune/pruner.hpp"
-#include "options.hpp"
+#include "descent/core/options.hpp"
 
 namespace descent::tune {
 
@@ -34,26 +36,19 @@ void set_dotted(json& config, const std::string& key, const json& value) {
 }
 
 PbtSettings read_pbt(const json& table) {
-  const std::string where = "tune.pbt";
-  detail::check_keys(table, where,
-                     {"population", "generations", "interval", "truncation", "perturb_factors", "resample_probability"});
+  OptionTable t(table, "config", "tune.pbt");
   PbtSettings p;
-  p.population = detail::read_int(table, where, "population", p.population, 2);
-  p.generations = detail::read_int(table, where, "generations", p.generations, 1);
-  p.interval = detail::read_int(table, where, "interval", p.interval, 1);
-  p.truncation = detail::read_number(table, where, "truncation", p.truncation, 0.0, 0.5);
-  DESCENT_CHECK(p.truncation > 0.0, "tune.pbt.truncation = 0: expected a fraction in (0, 0.5]");
-  p.resample_probability = detail::read_number(table, where, "resample_probability", p.resample_probability, 0.0, 1.0);
-  if (table.contains("perturb_factors")) {
-    const auto& f = table.at("perturb_factors");
-    DESCENT_CHECK(f.is_array() && !f.empty(), "tune.pbt.perturb_factors = ", f.dump(), ": expected a non-empty array of positive numbers");
-    p.perturb_factors.clear();
-    for (const auto& x : f) {
-      DESCENT_CHECK(x.is_number() && x.get<double>() > 0, "tune.pbt.perturb_factors = ", f.dump(),
-                    ": expected a non-empty array of positive numbers");
-      p.perturb_factors.push_back(x.get<double>());
-    }
+  p.population = t.integer("population", p.population, 2);
+  p.generations = t.integer("generations", p.generations, 1);
+  p.interval = t.integer("interval", p.interval, 1);
+  p.truncation = t.number("truncation", p.truncation, 0.0, 0.5, true);
+  p.resample_probability = t.number("resample_probability", p.resample_probability, 0.0, 1.0);
+  if (const auto factors = t.numbers("perturb_factors")) {
+    if (factors->empty() || std::any_of(factors->begin(), factors->end(), [](double f) { return !(f > 0.0); }))
+      t.fail("perturb_factors", "a non-empty array of positive numbers");
+    p.perturb_factors = *factors;
   }
+  t.finish();
   return p;
 }
 
@@ -78,41 +73,38 @@ StudySettings read_study_settings(const json& raw) {
   s.base.erase("tune");
   const train::Config base = train::parse_config(s.base);
   const json& t = raw.at("tune");
-  const std::string where = "tune";
-  detail::check_keys(t, where, {"name", "metric", "direction", "trials", "parallel", "seed", "stale_after_s", "sampler",
-                                "pruner", "pbt", "space"});
-  s.name = detail::read_string(t, where, "name", base.name);
-  DESCENT_CHECK(!s.name.empty() && s.name.find('/') == std::string::npos, "tune.name = \"", s.name,
-                "\": expected a non-empty name without '/'");
-  s.metric = detail::read_string(t, where, "metric", "val_loss");
+  OptionTable r(t, "config", "tune");
+  s.name = r.text("name", base.name);
+  if (s.name.empty() || s.name.find('/') != std::string::npos) r.fail("name", "a non-empty name without '/'");
+  s.metric = r.text("metric", "val_loss");
   const std::string default_direction = s.metric.find("loss") != std::string::npos ? "minimize" : "maximize";
-  s.direction = search::direction_from_string(detail::read_string(t, where, "direction", default_direction));
-  s.trials = detail::read_int(t, where, "trials", s.trials, 1);
-  s.parallel = detail::read_int(t, where, "parallel", 0, 0, 1024);
-  s.seed = std::uint64_t(detail::read_int(t, where, "seed", 0, 0));
-  s.stale_after_s = detail::read_number(t, where, "stale_after_s", s.stale_after_s, 1.0, 1e9);
+  s.direction = search::direction_from_string(r.choice("direction", default_direction, {"minimize", "maximize"}));
+  s.trials = r.integer("trials", s.trials, 1);
+  s.parallel = r.integer("parallel", 0, 0, 1024);
+  s.seed = std::uint64_t(r.integer("seed", 0, 0));
+  s.stale_after_s = r.number("stale_after_s", s.stale_after_s, 1.0, 1e9);
+  for (const char* table : {"space", "sampler", "pruner", "pbt"}) r.accept(table);
+  r.finish();
 
-  DESCENT_CHECK(t.contains("space") && t.at("space").is_object() && !t.at("space").empty(),
-                "tune.space: expected at least one parameter, e.g. [tune.space.\"optimizer.lr\"] type = \"float\", "
-                "low = 1e-4, high = 0.1, log = true");
+  if (!t.contains("space") || !t.at("space").is_object() || t.at("space").empty())
+    r.fail("space", "at least one parameter, e.g. [tune.space.\"optimizer.lr\"] type = \"float\", low = 1e-4, "
+                    "high = 0.1, log = true");
   s.space_spec = t.at("space");
   s.space = search::SearchSpace::from_json(s.space_spec);
 
-  json sampler = t.value("sampler", json::object());
-  DESCENT_CHECK(sampler.is_object(), "tune.sampler = ", sampler.dump(), ": expected a table with name and options");
-  s.sampler = detail::read_string(sampler, "tune.sampler", "name", "tpe");
-  sampler.erase("name");
-  s.sampler_options = sampler;
+  OptionTable sampler(t.value("sampler", json::object()), "config", "tune.sampler");
+  s.sampler = sampler.text("name", "tpe");
+  s.sampler_options = json::object();
+  for (const auto& key : sampler.unread_keys()) s.sampler_options[key] = sampler.node().at(key);
   // Unknown samplers or options fail here, before any worker starts.
   search::make_sampler(s.sampler, s.sampler_options, s.direction, s.seed);
 
   if (t.contains("pruner")) {
-    json pruner = t.at("pruner");
-    DESCENT_CHECK(pruner.is_object() && pruner.contains("name"), "tune.pruner = ", pruner.dump(),
-                  ": expected a table with name (", detail::join(pruner_names()), ") and its options");
-    s.pruner = detail::read_string(pruner, "tune.pruner", "name", "");
-    pruner.erase("name");
-    s.pruner_options = pruner;
+    OptionTable pruner(t.at("pruner"), "config", "tune.pruner");
+    s.pruner = pruner.text("name", "");
+    if (s.pruner.empty()) pruner.fail("name", "one of " + join(pruner_names()));
+    s.pruner_options = json::object();
+    for (const auto& key : pruner.unread_keys()) s.pruner_options[key] = pruner.node().at(key);
     make_pruner(s.pruner, s.pruner_options, base.trainer.epochs);
   }
 

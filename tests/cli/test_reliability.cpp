@@ -128,7 +128,7 @@ TEST(Reliability, AnInfiniteLrIsRefusedNamingTheOption) {
   const auto cfg = write(s.dir / "c.toml", config_text("name = \"sgd\"\nlr = inf", 1));
   const auto result = run_descent("train " + cfg.string() + " --out " + (s.dir / "r").string());
   EXPECT_EQ(result.status, 1);
-  EXPECT_NE(result.output.find("option lr = inf is out of range; expected a finite lr >= 0"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("config: optimizer: sgd: lr = inf: expected a finite lr >= 0"), std::string::npos) << result.output;
 }
 
 TEST(Reliability, ADivergedRunStopsSaysSoAndScoresNoAccuracy) {

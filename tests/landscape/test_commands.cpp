@@ -158,5 +158,5 @@ overrides = ["model.dropout=0.5"]
   write_file(config, std::string(kMoons) + "[[regularization.variants]]\nname = \"x\"\noverrides = [\"model.dropout\"]\n");
   const auto bad = run_descent("regularization " + config.string() + " --out " + (folder.path() / "bad").string());
   EXPECT_EQ(bad.status, 1);
-  EXPECT_NE(bad.output.find("expected a \"key.path=value\" string"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("regularization.variants[0].overrides = [\"model.dropout\"]: expected an array of \"key.path=value\" strings"), std::string::npos) << bad.output;
 }

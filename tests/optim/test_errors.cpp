@@ -21,22 +21,22 @@ std::string error_of(const std::string& name, const nlohmann::json& options) {
 }
 
 TEST(OptimizerErrors, InvalidHyperparametersNameOptionValueAndRange) {
-  EXPECT_THAT(error_of("adam", {{"lr", -0.1}}), HasSubstr("adam: option lr = -0.1 is out of range; expected a finite lr >= 0"));
-  EXPECT_THAT(error_of("adamw", {{"betas", {0.9, 1.0}}}), HasSubstr("betas[1] = 1 is out of range; expected 0 <= betas[1] < 1"));
+  EXPECT_THAT(error_of("adam", {{"lr", -0.1}}), HasSubstr("adam: lr = -0.1: expected a finite lr >= 0"));
+  EXPECT_THAT(error_of("adamw", {{"betas", {0.9, 1.0}}}), HasSubstr("betas[1] = 1: expected 0 <= betas[1] < 1"));
   EXPECT_THAT(error_of("nadam", {{"betas", {-0.1, 0.9}}}), HasSubstr("betas[0] = -0.1"));
-  EXPECT_THAT(error_of("adam", {{"eps", -1e-8}}), HasSubstr("eps = -1e-08 is out of range; expected a finite eps >= 0"));
+  EXPECT_THAT(error_of("adam", {{"eps", -1e-8}}), HasSubstr("eps = -1e-08: expected a finite eps >= 0"));
   EXPECT_THAT(error_of("sgd", {{"weight_decay", -1}}), HasSubstr("weight_decay = -1"));
   // PyTorch accepts an infinite lr; one step then turns every weight NaN, so descent refuses it.
   const double inf = std::numeric_limits<double>::infinity();
-  EXPECT_THAT(error_of("sgd", {{"lr", inf}}), HasSubstr("sgd: option lr = inf is out of range; expected a finite lr >= 0"));
+  EXPECT_THAT(error_of("sgd", {{"lr", inf}}), HasSubstr("sgd: lr = inf: expected a finite lr >= 0"));
   EXPECT_THAT(error_of("adam", {{"weight_decay", inf}}), HasSubstr("weight_decay = inf"));
-  EXPECT_THAT(error_of("adafactor", {{"lr", inf}}), HasSubstr("adafactor: option lr = inf is out of range"));
+  EXPECT_THAT(error_of("adafactor", {{"lr", inf}}), HasSubstr("adafactor: lr = inf: expected"));
   EXPECT_THAT(error_of("sgd", {{"momentum", -0.5}}), HasSubstr("momentum = -0.5"));
-  EXPECT_THAT(error_of("adadelta", {{"rho", 1.5}}), HasSubstr("rho = 1.5 is out of range; expected 0 <= rho <= 1"));
+  EXPECT_THAT(error_of("adadelta", {{"rho", 1.5}}), HasSubstr("rho = 1.5: expected 0 <= rho <= 1"));
   EXPECT_THAT(error_of("adagrad", {{"lr_decay", -1}}), HasSubstr("lr_decay = -1"));
   EXPECT_THAT(error_of("adagrad", {{"initial_accumulator_value", -1}}), HasSubstr("initial_accumulator_value = -1"));
   EXPECT_THAT(error_of("rmsprop", {{"alpha", -0.1}}), HasSubstr("alpha = -0.1"));
-  EXPECT_THAT(error_of("rprop", {{"etas", {1.5, 1.2}}}), HasSubstr("etas[0] = 1.5 is out of range; expected 0 < etas[0] < 1"));
+  EXPECT_THAT(error_of("rprop", {{"etas", {1.5, 1.2}}}), HasSubstr("etas[0] = 1.5: expected 0 < etas[0] < 1"));
   EXPECT_THAT(error_of("rprop", {{"etas", {0.5, 0.9}}}), HasSubstr("etas[1] = 0.9"));
   EXPECT_THAT(error_of("nadam", {{"momentum_decay", -1}}), HasSubstr("momentum_decay = -1"));
 }
@@ -56,12 +56,12 @@ TEST(OptimizerErrors, NesterovNeedsMomentumAndNoDampening) {
 
 TEST(OptimizerErrors, UnknownOptionListsValidOptions) {
   EXPECT_THAT(error_of("adam", {{"beta1", 0.9}}),
-              HasSubstr("adam: unknown option 'beta1'; valid options: lr, betas, eps, weight_decay, amsgrad, "
-                        "maximize, decoupled_weight_decay"));
+              HasSubstr("adam: unknown key beta1 (did you mean betas?); valid keys: amsgrad, betas, "
+                        "decoupled_weight_decay, eps, lr, maximize, weight_decay"));
 }
 
 TEST(OptimizerErrors, WrongOptionTypeSaysWhatIsExpected) {
-  EXPECT_THAT(error_of("adam", {{"betas", 0.9}}), HasSubstr("option 'betas' = 0.9 has the wrong type; expected an array of 2 numbers"));
+  EXPECT_THAT(error_of("adam", {{"betas", 0.9}}), HasSubstr("adam: betas = 0.9: expected an array of 2 numbers"));
   EXPECT_THAT(error_of("adam", {{"amsgrad", 1}}), HasSubstr("expected true or false"));
   EXPECT_THAT(error_of("sgd", {{"lr", "fast"}}), HasSubstr("expected a number"));
   EXPECT_THAT(error_of("adam", {{"state_dtype", "float16"}}), HasSubstr("state_dtype"));
@@ -69,7 +69,7 @@ TEST(OptimizerErrors, WrongOptionTypeSaysWhatIsExpected) {
 
 TEST(OptimizerErrors, UnknownOptimizerListsRegistry) {
   const std::string message = error_of("adamm", {});
-  EXPECT_THAT(message, HasSubstr("unknown optimizer 'adamm'; valid names: "));
+  EXPECT_THAT(message, HasSubstr("unknown optimizer 'adamm' (did you mean adam?); valid names: "));
   for (const auto& name : optimizer_names()) EXPECT_THAT(message, HasSubstr(name));
   for (const char* name : {"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adagrad", "adadelta", "rmsprop",
                            "rprop", "asgd"})
@@ -95,7 +95,7 @@ TEST(OptimizerErrors, HyperparameterByUnknownNameListsValidNames) {
       return std::string(e.what());
     }
     return std::string();
-  }(), HasSubstr("betas[1] = 1 is out of range"));
+  }(), HasSubstr("betas[1] = 1: expected"));
   EXPECT_DOUBLE_EQ(adam->hyperparameter(0, "beta2"), 0.999);  // unchanged after the rejected value
 }
 

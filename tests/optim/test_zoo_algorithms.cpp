@@ -33,22 +33,22 @@ Tensor random_parameter(const Shape& shape, std::uint64_t seed) {
 }
 
 TEST(ZooOptions, InvalidValuesNameOptionValueAndRange) {
-  EXPECT_THAT(error_of("lion", {{"betas", {0.9, 1.0}}}), HasSubstr("lion: option betas[1] = 1 is out of range"));
-  EXPECT_THAT(error_of("lamb", {{"eps_root", -1}}), HasSubstr("lamb: option eps_root = -1 is out of range; expected eps_root >= 0"));
-  EXPECT_THAT(error_of("lars", {{"trust_coefficient", 0}}), HasSubstr("trust_coefficient = 0 is out of range; expected trust_coefficient > 0"));
-  EXPECT_THAT(error_of("adabelief", {{"eps", -1}}), HasSubstr("adabelief: option eps = -1"));
-  EXPECT_THAT(error_of("yogi", {{"lr", -0.5}}), HasSubstr("yogi: option lr = -0.5 is out of range; expected a finite lr >= 0"));
+  EXPECT_THAT(error_of("lion", {{"betas", {0.9, 1.0}}}), HasSubstr("lion: betas[1] = 1: expected"));
+  EXPECT_THAT(error_of("lamb", {{"eps_root", -1}}), HasSubstr("lamb: eps_root = -1: expected eps_root >= 0"));
+  EXPECT_THAT(error_of("lars", {{"trust_coefficient", 0}}), HasSubstr("trust_coefficient = 0: expected trust_coefficient > 0"));
+  EXPECT_THAT(error_of("adabelief", {{"eps", -1}}), HasSubstr("adabelief: eps = -1: expected"));
+  EXPECT_THAT(error_of("yogi", {{"lr", -0.5}}), HasSubstr("yogi: lr = -0.5: expected a finite lr >= 0"));
   EXPECT_THAT(error_of("novograd", {{"betas", {-0.1, 0.25}}}), HasSubstr("betas[0] = -0.1"));
-  EXPECT_THAT(error_of("adan", {{"betas", {0.98, 0.92, 1.0}}}), HasSubstr("adan: option betas[2] = 1 is out of range; expected 0 <= betas[2] < 1"));
+  EXPECT_THAT(error_of("adan", {{"betas", {0.98, 0.92, 1.0}}}), HasSubstr("adan: betas[2] = 1: expected 0 <= betas[2] < 1"));
   EXPECT_THAT(error_of("adan", {{"betas", {0.98, 0.92}}}), HasSubstr("expected an array of 3 numbers"));
-  EXPECT_THAT(error_of("schedule_free_adamw", {{"warmup_steps", 1.5}}), HasSubstr("warmup_steps = 1.5 is out of range; expected a whole number >= 0"));
-  EXPECT_THAT(error_of("schedule_free_adamw", {{"betas", {0.0, 0.999}}}), HasSubstr("betas[0] = 0 is out of range; expected 0 < betas[0] < 1"));
-  EXPECT_THAT(error_of("adafactor", {{"beta2_decay", 0.5}}), HasSubstr("beta2_decay = 0.5 is out of range; expected beta2_decay <= 0"));
-  EXPECT_THAT(error_of("adafactor", {{"d", 0.5}}), HasSubstr("d = 0.5 is out of range; expected d >= 1"));
+  EXPECT_THAT(error_of("schedule_free_adamw", {{"warmup_steps", 1.5}}), HasSubstr("warmup_steps = 1.5: expected a whole number >= 0"));
+  EXPECT_THAT(error_of("schedule_free_adamw", {{"betas", {0.0, 0.999}}}), HasSubstr("betas[0] = 0: expected 0 < betas[0] < 1"));
+  EXPECT_THAT(error_of("adafactor", {{"beta2_decay", 0.5}}), HasSubstr("beta2_decay = 0.5: expected beta2_decay <= 0"));
+  EXPECT_THAT(error_of("adafactor", {{"d", 0.5}}), HasSubstr("d = 0.5: expected d >= 1"));
   EXPECT_THAT(error_of("adafactor", {{"eps", {-1e-30, 1e-3}}}), HasSubstr("eps[0] = -1e-30"));
   EXPECT_THAT(error_of("muon", {{"adjust_lr_fn", "spectral"}}), HasSubstr("adjust_lr_fn = \"spectral\" is not valid; expected \"original\" or \"match_rms_adamw\""));
-  EXPECT_THAT(error_of("muon", {{"ns_steps", 100}}), HasSubstr("ns_steps = 100 is out of range; expected a whole number in [0, 100)"));
-  EXPECT_THAT(error_of("muon", {{"momentum", 1.0}}), HasSubstr("momentum = 1 is out of range; expected 0 <= momentum < 1"));
+  EXPECT_THAT(error_of("muon", {{"ns_steps", 100}}), HasSubstr("ns_steps = 100: expected a whole number in [0, 100)"));
+  EXPECT_THAT(error_of("muon", {{"momentum", 1.0}}), HasSubstr("momentum = 1: expected 0 <= momentum < 1"));
 }
 
 TEST(Muon, RejectsParametersThatAreNotMatricesNamingThem) {

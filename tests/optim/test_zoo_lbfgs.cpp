@@ -104,7 +104,7 @@ TEST(LBFGS, ErrorsForNoClosureTwoGroupsAndBadOptions) {
   EXPECT_THAT(error_of([&] { make_optimizer("lbfgs", {parameter({1.0})}, {{"line_search_fn", "armijo"}}); }),
               HasSubstr("line_search_fn = \"armijo\" is not valid; expected \"none\" (or null) or \"strong_wolfe\""));
   EXPECT_THAT(error_of([&] { make_optimizer("lbfgs", {parameter({1.0})}, {{"history_size", 0}}); }),
-              HasSubstr("history_size = 0 is out of range; expected a whole number >= 1"));
+              HasSubstr("history_size = 0: expected a whole number >= 1"));
   EXPECT_THAT(error_of([&] { make_optimizer("lbfgs", {parameter({1.0})}, {{"tolerance_grad", -1}}); }),
               HasSubstr("tolerance_grad = -1"));
 }

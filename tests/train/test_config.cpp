@@ -135,7 +135,3 @@ factor = 0.5
   EXPECT_DOUBLE_EQ(again.transforms.pipeline.loss_scaling->init_scale, 1024.0);
 }
 
-TEST(Config, ClosestMatchIgnoresFarWords) {
-  EXPECT_EQ(closest_match("batchsize", {"batch_size", "shuffle"}), "batch_size");
-  EXPECT_EQ(closest_match("zzzzzzzz", {"batch_size", "shuffle"}), "");
-}

@@ -8,11 +8,11 @@
 
 namespace descent::optim {
 
-// Throws "<optimizer>: option <label> = <value> is out of range; expected <expected>" unless `ok`.
+// Throws "<optimizer>: <label> = <value>: expected <expected>" unless `ok` (the format of
+// descent/core/options.hpp).
 inline void check_option(const std::string& optimizer, const std::string& label, double value, bool ok,
                          const std::string& expected) {
-  DESCENT_CHECK(ok && !std::isnan(value), optimizer, ": option ", label, " = ", value,
-                " is out of range; expected ", expected);
+  DESCENT_CHECK(ok && !std::isnan(value), optimizer, ": ", label, " = ", value, ": expected ", expected);
 }
 
 // Checks every option that PyTorch's optimizers share, where present, with PyTorch's ranges: lr, eps,

@@ -158,7 +158,4 @@ bool is_folder_name(const std::string& name, bool spaces = false);
 // load_toml + overrides + parse_config.
 Config load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides = {});
 
-// The closest of `candidates` to `word` (edit distance at most a third of its length, at least 2), or "".
-std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace descent::train

@@ -11,7 +11,7 @@ using namespace detail_wrappers;
 
 ExponentialMovingAverage::ExponentialMovingAverage(std::vector<Tensor> params, double decay, bool warmup)
     : params_(std::move(params)), decay_(decay), warmup_(warmup) {
-  DESCENT_CHECK(decay >= 0 && decay <= 1, "ema: option decay = ", decay, " is out of range; expected 0 <= decay <= 1");
+  DESCENT_CHECK(decay >= 0 && decay <= 1, "ema: decay = ", decay, ": expected 0 <= decay <= 1");
   check_tracked("ema", params_);
   shadow_ = clones(params_);
 }

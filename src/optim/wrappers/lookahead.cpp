@@ -9,9 +9,8 @@ using namespace detail_wrappers;
 Lookahead::Lookahead(std::unique_ptr<Optimizer> inner, std::int64_t k, double alpha)
     : inner_(std::move(inner)), k_(k), alpha_(alpha) {
   DESCENT_CHECK(inner_ != nullptr, "lookahead: the inner optimizer is null");
-  DESCENT_CHECK(k >= 1, "lookahead: option k = ", k, " is out of range; expected a whole number >= 1");
-  DESCENT_CHECK(alpha >= 0 && alpha <= 1, "lookahead: option alpha = ", alpha,
-                " is out of range; expected 0 <= alpha <= 1");
+  DESCENT_CHECK(k >= 1, "lookahead: k = ", k, ": expected a whole number >= 1");
+  DESCENT_CHECK(alpha >= 0 && alpha <= 1, "lookahead: alpha = ", alpha, ": expected 0 <= alpha <= 1");
   for (const auto& group : inner_->param_groups())
     for (const auto& p : group.params) params_.push_back(p);
   check_tracked("lookahead", params_);

@@ -7,7 +7,7 @@ namespace descent::optim {
 using namespace detail_wrappers;
 
 AverageFn ema_avg_fn(double decay) {
-  DESCENT_CHECK(decay >= 0 && decay <= 1, "ema_avg_fn: decay = ", decay, " is out of range; expected 0 <= decay <= 1");
+  DESCENT_CHECK(decay >= 0 && decay <= 1, "ema_avg_fn: decay = ", decay, ": expected 0 <= decay <= 1");
   return [decay](double averaged, double current, std::int64_t) { return decay * averaged + (1.0 - decay) * current; };
 }
 
