@@ -29,6 +29,8 @@ decltype(auto) dispatch_any(DType dtype, Fn&& fn) {
     case DType::Float32: return fn(float{});
     case DType::Float64: return fn(double{});
     case DType::Int64: return fn(std::int64_t{});
+    case DType::BFloat16: return fn(BFloat16{});
+    case DType::Float16: return fn(Float16{});
   }
   return fn(float{});
 }
@@ -103,7 +105,7 @@ Tensor& Tensor::fill_(double value) {
   check_inplace("fill_");
   dispatch_any(dtype(), [&](auto zero) {
     using T = decltype(zero);
-    const T v = static_cast<T>(value);
+    const T v = convert_element<T>(value);
     T* base = static_cast<T*>(impl_->storage->data());
     if (is_contiguous()) {
       T* p = base + impl_->offset;
@@ -146,7 +148,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
         D* dst = static_cast<D*>(impl_->storage->data());
         const S* from = static_cast<const S*>(src.storage()->data());
         for_each_offset2(shape(), strides(), impl_->offset, src_strides, src.offset(),
-                         [&](std::int64_t d, std::int64_t s) { dst[d] = static_cast<D>(from[s]); });
+                         [&](std::int64_t d, std::int64_t s) { dst[d] = convert_element<D>(from[s]); });
       });
     });
   }
@@ -159,7 +161,7 @@ T Tensor::item() const {
   DESCENT_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", shape());
   return dispatch_any(dtype(), [&](auto zero) {
     using S = decltype(zero);
-    return static_cast<T>(*(static_cast<const S*>(impl_->storage->data()) + impl_->offset));
+    return convert_element<T>(*(static_cast<const S*>(impl_->storage->data()) + impl_->offset));
   });
 }
 
@@ -171,7 +173,7 @@ std::vector<T> Tensor::to_vector() const {
     using S = decltype(zero);
     const S* base = static_cast<const S*>(impl_->storage->data());
     for_each_offset(shape(), strides(), impl_->offset,
-                    [&](std::int64_t off) { out.push_back(static_cast<T>(base[off])); });
+                    [&](std::int64_t off) { out.push_back(convert_element<T>(base[off])); });
   });
   return out;
 }
@@ -220,7 +222,7 @@ Tensor arange(std::int64_t n, DType dtype) {
   dispatch_any(dtype, [&](auto zero) {
     using T = decltype(zero);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(i);
+    for (std::int64_t i = 0; i < n; ++i) p[i] = convert_element<T>(i);
   });
   return t;
 }
@@ -265,7 +267,7 @@ Tensor randn(const Shape& shape, Generator& gen, DType dtype, double mean, doubl
   dispatch_floating(dtype, "randn", [&](auto zero) {
     using T = decltype(zero);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(mean + std * gen.normal());
+    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = convert_element<T>(mean + std * gen.normal());
   });
   return t;
 }
@@ -275,7 +277,7 @@ Tensor rand(const Shape& shape, Generator& gen, DType dtype, double low, double 
   dispatch_floating(dtype, "rand", [&](auto zero) {
     using T = decltype(zero);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(low + (high - low) * gen.uniform());
+    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = convert_element<T>(low + (high - low) * gen.uniform());
   });
   return t;
 }
@@ -286,7 +288,7 @@ Tensor bernoulli(const Shape& shape, double p, Generator& gen, DType dtype) {
   dispatch_floating(dtype, "bernoulli", [&](auto zero) {
     using T = decltype(zero);
     T* data = t.data<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = gen.uniform() < p ? T(1) : T(0);
+    for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = convert_element<T>(gen.uniform() < p ? 1.0 : 0.0);
   });
   return t;
 }

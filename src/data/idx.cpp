@@ -105,6 +105,7 @@ double IdxArray::value(std::int64_t i) const {
 Tensor IdxArray::to_tensor(DType dtype, double scale) const {
   DESCENT_CHECK(dims.size() <= std::size_t(Shape::kMaxDims), "IdxArray::to_tensor: ", dims.size(),
                 " dimensions; a tensor holds at most ", Shape::kMaxDims);
+  if (is_low_precision(dtype)) return to_tensor(DType::Float32, scale).to(dtype);  // rounded once, from float32
   Tensor out = empty(Shape(dims), dtype);
   const std::int64_t n = numel();
   dispatch_idx(type, [&](auto zero) {
@@ -131,6 +132,8 @@ Tensor IdxArray::to_tensor(DType dtype, double scale) const {
           convert(out.data<std::int64_t>());
         }
         break;
+      case DType::BFloat16:
+      case DType::Float16: break;  // converted from float32 above
     }
   });
   return out;

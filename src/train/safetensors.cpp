@@ -31,6 +31,8 @@ const char* safetensors_dtype(DType dtype) {
     case DType::Float32: return "F32";
     case DType::Float64: return "F64";
     case DType::Int64: return "I64";
+    case DType::BFloat16: return "BF16";
+    case DType::Float16: return "F16";
   }
   return "?";
 }
@@ -39,6 +41,8 @@ bool parse_safetensors_dtype(const std::string& name, DType& out) {
   if (name == "F32") out = DType::Float32;
   else if (name == "F64") out = DType::Float64;
   else if (name == "I64") out = DType::Int64;
+  else if (name == "BF16") out = DType::BFloat16;
+  else if (name == "F16") out = DType::Float16;
   else return false;
   return true;
 }

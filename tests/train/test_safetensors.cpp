@@ -49,6 +49,18 @@ TEST(Safetensors, RoundTripKeepsEveryBitAndTheMetadata) {
   for (const auto& [name, tensor] : tensors) expect_equal_bits(decoded.tensors.at(name), tensor);
 }
 
+TEST(Safetensors, BFloat16AndFloat16RoundTripAsBF16AndF16) {
+  const Tensor x = from_vector<float>({1.0f, -0.3333f, 65504.0f, 1e-6f, 3.0e38f}, Shape{5});
+  const std::map<std::string, Tensor> tensors{{"b", x.to(DType::BFloat16)}, {"h", x.to(DType::Float16)}};
+  const std::string bytes = encode_safetensors(tensors, {});
+  EXPECT_NE(bytes.find("\"dtype\":\"BF16\""), std::string::npos);
+  EXPECT_NE(bytes.find("\"dtype\":\"F16\""), std::string::npos);
+  const auto decoded = decode_safetensors(bytes, "memory");
+  EXPECT_EQ(decoded.tensors.at("b").dtype(), DType::BFloat16);
+  EXPECT_EQ(decoded.tensors.at("h").dtype(), DType::Float16);
+  for (const auto& [name, tensor] : tensors) expect_equal_bits(decoded.tensors.at(name), tensor);
+}
+
 TEST(Safetensors, EveryFlippedDataByteIsCaughtByTheChecksum) {
   const std::string bytes = encode_safetensors(sample_tensors(), {});
   std::uint64_t header_length = 0;
@@ -88,7 +100,7 @@ TEST(Safetensors, MalformedHeadersNameTheProblem) {
     return std::string("no error");
   };
   EXPECT_NE(message(with_header("{not json")).find("not valid JSON"), std::string::npos);
-  EXPECT_NE(message(with_header(R"({"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", "xx")).find("F16"), std::string::npos);
+  EXPECT_NE(message(with_header(R"({"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})", "x")).find("F8_E4M3"), std::string::npos);
   EXPECT_NE(message(with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "xxxx")).find("needs 8"), std::string::npos);
   EXPECT_NE(message(with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", "xxxx")).find("outside"), std::string::npos);
   EXPECT_NE(message(with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})", "xxxxxx")).find("overlap"), std::string::npos);

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "descent/core/half.hpp"
 #include "descent/core/parallel.hpp"
 #include "descent/core/simd.hpp"
 
@@ -59,9 +60,7 @@ namespace descent::optim {
 // nearest even on store) to halve state memory.
 enum class StateDType : std::uint8_t { Native, BFloat16 };
 
-struct BFloat16 {
-  std::uint16_t bits;
-};
+using descent::BFloat16;  // the storage type of include/descent/core/half.hpp
 
 template <class T>
 using Vec [[gnu::vector_size(32)]] = T;
@@ -203,12 +202,13 @@ DESCENT_RULE V splat(T x) {
   return V{} + x;
 }
 
-// ---- bfloat16 conversions (round to nearest even; NaN stays NaN)
+// ---- bfloat16 conversions (round to nearest even; NaN stays NaN), as descent/core/half.hpp's, inlined
+// into the rules' loops
 DESCENT_RULE float bf16_to_float(BFloat16 x) { return __builtin_bit_cast(float, std::uint32_t(x.bits) << 16); }
 DESCENT_RULE BFloat16 float_to_bf16(float x) {
   const std::uint32_t u = __builtin_bit_cast(std::uint32_t, x);
   const std::uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-  return BFloat16{std::uint16_t(x != x ? (u >> 16) | 0x40u : rounded)};
+  return BFloat16::from_bits(std::uint16_t(x != x ? (u >> 16) | 0x40u : rounded));
 }
 // Conversions by lane shuffles (an unpack and a pack of 16-bit halves), which every x86-64 has.
 using VecU16x16 [[gnu::vector_size(32)]] = std::uint16_t;
