@@ -71,10 +71,11 @@ else()
   find_path(descent_nlohmann_root nlohmann/json.hpp REQUIRED)
   file(COPY ${descent_nlohmann_root}/nlohmann DESTINATION ${DESCENT_PLAYGROUND_DIR}/include)
 
-  # The real library sources: core (but blas.cpp, whose OpenBLAS calls plain_blas.cpp replaces), every
+  # The real library sources: core (but blas.cpp and blas_lowp.cpp, whose OpenBLAS and oneDNN calls plain_blas.cpp replaces), every
   # optimizer, and the dependency-free files of the test functions.
   file(GLOB descent_playground_core CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/core/*.cpp)
-  list(REMOVE_ITEM descent_playground_core ${CMAKE_SOURCE_DIR}/src/core/blas.cpp)
+  list(REMOVE_ITEM descent_playground_core ${CMAKE_SOURCE_DIR}/src/core/blas.cpp
+       ${CMAKE_SOURCE_DIR}/src/core/blas_lowp.cpp)
   file(GLOB descent_playground_optim CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/optim/*.cpp)
   set(descent_playground_sources
       ${descent_playground_core} ${descent_playground_optim} ${descent_playground_functions}

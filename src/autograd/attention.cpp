@@ -4,8 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/ops.hpp"
 #include "descent/core/blas.hpp"
+#include "descent/core/convert.hpp"
 #include "kernels.hpp"
 
 namespace descent {
@@ -104,18 +106,28 @@ struct ForwardResult {
   Tensor output;         // [B, L, Ev]
   Tensor probabilities;  // [B, L, S], softmax before dropout
   Tensor dropout_scale;  // [B, L, S] of 0 or 1/(1-p); undefined without dropout
+  Tensor saved;          // the probabilities as backward keeps them: in the operands' dtype
 };
 
-template <class T>
+// `t` (of the result type T) as a product operand of type Op: itself when S is T, else a 16-bit copy.
+template <class T, class Op>
+Tensor as_operand(const Tensor& t) {
+  if constexpr (std::is_same_v<T, Op>) return t;
+  else return autograd::to_low_precision(t, dtype_of<Op>());
+}
+
+// T is the type of the scores, the softmax and the results; Op the type of q, k, v and of the attention
+// weights as product operands (T, or a 16-bit type under autocast with T = float).
+template <class T, class Op = T>
 ForwardResult attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                                 const AttentionGeometry& g, double dropout_p, bool is_causal, T scale, Generator* gen) {
   const std::int64_t B = g.batch_count, L = g.target, S = g.source, E = g.embed, Ev = g.value_embed;
   ForwardResult r;
-  r.probabilities = empty(Shape{B, L, S}, q.dtype());
-  r.output = empty(Shape{B, L, Ev}, q.dtype());
+  r.probabilities = empty(Shape{B, L, S}, dtype_of<T>());
+  r.output = empty(Shape{B, L, Ev}, dtype_of<T>());
   T* probs = r.probabilities.data<T>();
-  const T* qp = q.data<T>();
-  const T* kp = k.data<T>();
+  const Op* qp = q.data<Op>();
+  const Op* kp = k.data<Op>();
   const T* mp = mask.defined() ? mask.data<T>() : nullptr;
   const T neg_inf = -std::numeric_limits<T>::infinity();
   for (std::int64_t b = 0; b < B; ++b) {
@@ -127,15 +139,16 @@ ForwardResult attention_forward(const Tensor& q, const Tensor& k, const Tensor& 
         for (std::int64_t j = i + 1; j < S; ++j) s[i * S + j] = neg_inf;
     softmax_rows(s, L, S);
   }
-  Tensor weights = r.probabilities;
+  r.saved = as_operand<T, Op>(r.probabilities);
+  Tensor weights = r.saved;
   if (dropout_p > 0.0) {
     // Kept with probability 1 - p and scaled by 1 / (1 - p); p = 1 drops everything.
-    r.dropout_scale = bernoulli(Shape{B, L, S}, 1.0 - dropout_p, *gen, q.dtype());
+    r.dropout_scale = bernoulli(Shape{B, L, S}, 1.0 - dropout_p, *gen, dtype_of<T>());
     if (dropout_p < 1.0) mul_(r.dropout_scale, 1.0 / (1.0 - dropout_p));
-    weights = mul(r.probabilities, r.dropout_scale);
+    weights = as_operand<T, Op>(mul(r.probabilities, r.dropout_scale));
   }
-  const T* wp = weights.data<T>();
-  const T* vp = v.data<T>();
+  const Op* wp = weights.data<Op>();
+  const Op* vp = v.data<Op>();
   T* op = r.output.data<T>();
   for (std::int64_t b = 0; b < B; ++b)
     blas::gemm(false, false, L, Ev, S, T(1), wp + b * L * S, S, vp + b * S * Ev, Ev, T(0), op + b * L * Ev, Ev);
@@ -146,32 +159,40 @@ struct BackwardResult {
   Tensor grad_query, grad_key, grad_value, grad_scores;  // batched [B, ...] shapes
 };
 
-template <class T>
+// `probabilities` is ForwardResult::saved (type Op).
+template <class T, class Op = T>
 BackwardResult attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
                                   const Tensor& probabilities, const Tensor& dropout_scale,
                                   const AttentionGeometry& g, T scale) {
   const std::int64_t B = g.batch_count, L = g.target, S = g.source, E = g.embed, Ev = g.value_embed;
-  const Tensor go = grad_out.contiguous_copy();
-  const Tensor weights = dropout_scale.defined() ? mul(probabilities, dropout_scale) : probabilities;
+  constexpr bool widened = !std::is_same_v<T, Op>;
+  const Tensor go = as_operand<T, Op>(grad_out.contiguous_copy());
+  Tensor weights = probabilities;
+  if (dropout_scale.defined()) {
+    NoGradGuard guard;
+    weights = widened ? as_operand<T, Op>(mul(probabilities.to(dtype_of<T>()), dropout_scale))
+                      : mul(probabilities, dropout_scale);
+  }
   BackwardResult r;
-  r.grad_query = empty(Shape{B, L, E}, q.dtype());
-  r.grad_key = empty(Shape{B, S, E}, q.dtype());
-  r.grad_value = empty(Shape{B, S, Ev}, q.dtype());
-  r.grad_scores = empty(Shape{B, L, S}, q.dtype());
-  const T* gp = go.data<T>();
-  const T* qp = q.data<T>();
-  const T* kp = k.data<T>();
-  const T* vp = v.data<T>();
-  const T* pp = probabilities.data<T>();
-  const T* wp = weights.data<T>();
+  r.grad_query = empty(Shape{B, L, E}, dtype_of<T>());
+  r.grad_key = empty(Shape{B, S, E}, dtype_of<T>());
+  r.grad_value = empty(Shape{B, S, Ev}, dtype_of<T>());
+  r.grad_scores = empty(Shape{B, L, S}, dtype_of<T>());
+  Tensor scores_operand = widened ? empty(Shape{L, S}, dtype_of<Op>()) : Tensor();  // one batch's dS as Op
+  const Op* gp = go.data<Op>();
+  const Op* qp = q.data<Op>();
+  const Op* kp = k.data<Op>();
+  const Op* vp = v.data<Op>();
+  const Op* pp = probabilities.data<Op>();
+  const Op* wp = weights.data<Op>();
   const T* dp = dropout_scale.defined() ? dropout_scale.data<T>() : nullptr;
   T* dq = r.grad_query.data<T>();
   T* dk = r.grad_key.data<T>();
   T* dv = r.grad_value.data<T>();
   T* ds = r.grad_scores.data<T>();
   for (std::int64_t b = 0; b < B; ++b) {
-    const T* g_b = gp + b * L * Ev;
-    const T* p_b = pp + b * L * S;
+    const Op* g_b = gp + b * L * Ev;
+    const Op* p_b = pp + b * L * S;
     T* ds_b = ds + b * L * S;
     // dV = W^T dO
     blas::gemm(true, false, S, Ev, L, T(1), wp + b * L * S, S, g_b, Ev, T(0), dv + b * S * Ev, Ev);
@@ -179,17 +200,65 @@ BackwardResult attention_backward(const Tensor& grad_out, const Tensor& q, const
     blas::gemm(false, true, L, S, Ev, T(1), g_b, Ev, vp + b * S * Ev, Ev, T(0), ds_b, S);
     for (std::int64_t i = 0; i < L; ++i) {
       T* row = ds_b + i * S;
-      const T* p_row = p_b + i * S;
+      const Op* p_row = p_b + i * S;
       if (dp != nullptr)
         for (std::int64_t j = 0; j < S; ++j) row[j] *= dp[b * L * S + i * S + j];
       T dot = 0;
-      for (std::int64_t j = 0; j < S; ++j) dot += row[j] * p_row[j];
-      for (std::int64_t j = 0; j < S; ++j) row[j] = p_row[j] * (row[j] - dot);
+      for (std::int64_t j = 0; j < S; ++j) dot += row[j] * convert_element<T>(p_row[j]);
+      for (std::int64_t j = 0; j < S; ++j) row[j] = convert_element<T>(p_row[j]) * (row[j] - dot);
     }
-    blas::gemm(false, false, L, E, S, scale, ds_b, S, kp + b * S * E, E, T(0), dq + b * L * E, E);
-    blas::gemm(true, false, S, E, L, scale, ds_b, S, qp + b * L * E, E, T(0), dk + b * S * E, E);
+    const Op* ds_operand = nullptr;
+    if constexpr (widened) {
+      convert(ds_b, scores_operand.data<Op>(), L * S);
+      ds_operand = scores_operand.data<Op>();
+    } else {
+      ds_operand = ds_b;
+    }
+    blas::gemm(false, false, L, E, S, scale, ds_operand, S, kp + b * S * E, E, T(0), dq + b * L * E, E);
+    blas::gemm(true, false, S, E, L, scale, ds_operand, S, qp + b * L * E, E, T(0), dk + b * S * E, E);
   }
   return r;
+}
+
+// q, k and v batched as Op (16-bit copies under autocast), the rest as T.
+template <class T, class Op>
+AttentionResult attention_typed(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask,
+                                const AttentionGeometry& g, double dropout_p, bool is_causal, double scale_value,
+                                Generator* gen, bool want_weights) {
+  const Tensor q = as_operand<T, Op>(batched(query, g, g.target, g.embed));
+  const Tensor k = as_operand<T, Op>(batched(key, g, g.source, g.embed));
+  const Tensor v = as_operand<T, Op>(batched(value, g, g.source, g.value_embed));
+  const Tensor m = attn_mask.defined() ? batched(attn_mask, g, g.target, g.source) : Tensor();
+  ForwardResult fwd;
+  {
+    NoGradGuard guard;
+    fwd = attention_forward<T, Op>(q, k, v, m, g, dropout_p, is_causal, T(scale_value), gen);
+  }
+  AttentionResult result;
+  result.output = reshape(fwd.output, g.with_batch(g.target, g.value_embed));
+  if (want_weights) {
+    NoGradGuard guard;
+    Tensor w = fwd.dropout_scale.defined() ? mul(fwd.probabilities, fwd.dropout_scale) : fwd.probabilities;
+    result.weights = reshape(w, g.with_batch(g.target, g.source));
+  }
+  if (autograd::any_needs_grad({&query, &key, &value, &attn_mask})) {
+    const bool mask_grad = attn_mask.defined() && attn_mask.requires_grad();
+    const Shape q_shape = query.shape(), k_shape = key.shape(), v_shape = value.shape();
+    const Shape m_shape = attn_mask.defined() ? attn_mask.shape() : Shape{};
+    record(result.output, "ScaledDotProductAttentionBackward", {&query, &key, &value, &attn_mask},
+           [qs = SavedTensor(q), ks = SavedTensor(k), vs = SavedTensor(v), ps = SavedTensor(fwd.saved),
+            ds = SavedTensor(fwd.dropout_scale), g, scale_value, mask_grad, q_shape, k_shape, v_shape,
+            m_shape](const Tensor& grad, std::span<Tensor> grads) {
+             const BackwardResult r = attention_backward<T, Op>(
+                 reshape(grad, Shape{g.batch_count, g.target, g.value_embed}), qs.unpack(kOp), ks.unpack(kOp),
+                 vs.unpack(kOp), ps.unpack(kOp), ds.unpack(kOp), g, T(scale_value));
+             grads[0] = sum_to(reshape(r.grad_query, g.with_batch(g.target, g.embed)), q_shape);
+             grads[1] = sum_to(reshape(r.grad_key, g.with_batch(g.source, g.embed)), k_shape);
+             grads[2] = sum_to(reshape(r.grad_value, g.with_batch(g.source, g.value_embed)), v_shape);
+             if (mask_grad) grads[3] = sum_to(reshape(r.grad_scores, g.with_batch(g.target, g.source)), m_shape);
+           });
+  }
+  return result;
 }
 
 AttentionResult attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask,
@@ -197,42 +266,15 @@ AttentionResult attention(const Tensor& query, const Tensor& key, const Tensor& 
                           bool want_weights) {
   const AttentionGeometry g = check_inputs(query, key, value, attn_mask, is_causal, dropout_p, gen);
   const double scale_value = scale.value_or(1.0 / std::sqrt(double(g.embed)));
+  const DType low = autograd::autocast_dtype(query);
+  if (low == DType::BFloat16) return attention_typed<float, BFloat16>(query, key, value, attn_mask, g, dropout_p,
+                                                                       is_causal, scale_value, gen, want_weights);
+  if (low == DType::Float16) return attention_typed<float, Float16>(query, key, value, attn_mask, g, dropout_p,
+                                                                     is_causal, scale_value, gen, want_weights);
   return dispatch_floating(query.dtype(), kOp, [&](auto zero) {
     using T = decltype(zero);
-    const Tensor q = batched(query, g, g.target, g.embed);
-    const Tensor k = batched(key, g, g.source, g.embed);
-    const Tensor v = batched(value, g, g.source, g.value_embed);
-    const Tensor m = attn_mask.defined() ? batched(attn_mask, g, g.target, g.source) : Tensor();
-    ForwardResult fwd;
-    {
-      NoGradGuard guard;
-      fwd = attention_forward<T>(q, k, v, m, g, dropout_p, is_causal, T(scale_value), gen);
-    }
-    AttentionResult result;
-    result.output = reshape(fwd.output, g.with_batch(g.target, g.value_embed));
-    if (want_weights) {
-      NoGradGuard guard;
-      Tensor w = fwd.dropout_scale.defined() ? mul(fwd.probabilities, fwd.dropout_scale) : fwd.probabilities;
-      result.weights = reshape(w, g.with_batch(g.target, g.source));
-    }
-    if (autograd::any_needs_grad({&query, &key, &value, &attn_mask})) {
-      const bool mask_grad = attn_mask.defined() && attn_mask.requires_grad();
-      const Shape q_shape = query.shape(), k_shape = key.shape(), v_shape = value.shape();
-      const Shape m_shape = attn_mask.defined() ? attn_mask.shape() : Shape{};
-      record(result.output, "ScaledDotProductAttentionBackward", {&query, &key, &value, &attn_mask},
-             [qs = SavedTensor(q), ks = SavedTensor(k), vs = SavedTensor(v), ps = SavedTensor(fwd.probabilities),
-              ds = SavedTensor(fwd.dropout_scale), g, scale_value, mask_grad, q_shape, k_shape, v_shape,
-              m_shape](const Tensor& grad, std::span<Tensor> grads) {
-               const BackwardResult r = attention_backward<T>(
-                   reshape(grad, Shape{g.batch_count, g.target, g.value_embed}), qs.unpack(kOp), ks.unpack(kOp),
-                   vs.unpack(kOp), ps.unpack(kOp), ds.unpack(kOp), g, T(scale_value));
-               grads[0] = sum_to(reshape(r.grad_query, g.with_batch(g.target, g.embed)), q_shape);
-               grads[1] = sum_to(reshape(r.grad_key, g.with_batch(g.source, g.embed)), k_shape);
-               grads[2] = sum_to(reshape(r.grad_value, g.with_batch(g.source, g.value_embed)), v_shape);
-               if (mask_grad) grads[3] = sum_to(reshape(r.grad_scores, g.with_batch(g.target, g.source)), m_shape);
-             });
-    }
-    return result;
+    return attention_typed<T, T>(query, key, value, attn_mask, g, dropout_p, is_causal, scale_value, gen,
+                                 want_weights);
   });
 }
 

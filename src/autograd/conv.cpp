@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/functional.hpp"
 #include "descent/autograd/ops.hpp"
 #include "descent/core/blas.hpp"
+#include "descent/core/convert.hpp"
 #include "kernels.hpp"
 
 namespace descent {
@@ -181,20 +183,21 @@ void col2im_block(const T* cols, std::int64_t first, std::int64_t count, const C
   });
 }
 
-// out[n, o, :] = bias[o] + sum over the group's patch of weight * columns.
-template <class T>
+// out[n, o, :] = bias[o] + sum over the group's patch of weight * columns. T is the result's type, S the
+// operands' (T, or a 16-bit type under autocast, with T = float accumulating).
+template <class T, class S = T>
 Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g) {
-  Tensor out = empty(Shape{g.batch, g.out_channels, g.out_h, g.out_w}, x.dtype());
+  Tensor out = empty(Shape{g.batch, g.out_channels, g.out_h, g.out_w}, dtype_of<T>());
   if (out.numel() == 0) return out;
   const std::int64_t plane = g.plane(), patch = g.patch(), per_group = g.out_per_group(), block = g.block();
   Tensor cols = empty(Shape{g.rows(), block * plane}, x.dtype());
   // Multi-sample blocks produce [O, block * plane]; it is scattered to [block, O, plane] afterwards.
-  Tensor staging = block > 1 ? empty(Shape{g.out_channels, block * plane}, x.dtype()) : Tensor();
-  const T* xp = x.data<T>();
-  const T* wp = w.data<T>();
+  Tensor staging = block > 1 ? empty(Shape{g.out_channels, block * plane}, out.dtype()) : Tensor();
+  const S* xp = x.data<S>();
+  const S* wp = w.data<S>();
   const T* bp = bias.defined() ? bias.data<T>() : nullptr;
   T* op = out.data<T>();
-  T* cp = cols.data<T>();
+  S* cp = cols.data<S>();
   for (std::int64_t first = 0; first < g.batch; first += block) {
     const std::int64_t count = std::min(block, g.batch - first), ld = count * plane;
     im2col_block(xp, first, count, g, cp);
@@ -222,7 +225,9 @@ struct ConvGrads {
   Tensor input, weight, bias;
 };
 
-template <class T>
+// The gradients of conv_forward<T, S>: the output gradient enters the products as S (rounded once per
+// block), the results accumulate in T.
+template <class T, class S = T>
 ConvGrads conv_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w, const ConvGeometry& g,
                         bool want_input, bool want_weight, bool want_bias) {
   ConvGrads grads;
@@ -230,7 +235,7 @@ ConvGrads conv_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w
   const Tensor gy = grad_out.contiguous_copy();
   const T* gyp = gy.data<T>();
   if (want_bias) {
-    grads.bias = zeros(Shape{g.out_channels}, x.dtype());
+    grads.bias = zeros(Shape{g.out_channels}, dtype_of<T>());
     T* gb = grads.bias.data<T>();
     for (std::int64_t n = 0; n < g.batch; ++n)
       for (std::int64_t o = 0; o < g.out_channels; ++o) {
@@ -241,25 +246,38 @@ ConvGrads conv_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w
       }
   }
   if (!want_input && !want_weight) return grads;
-  if (want_input) grads.input = zeros(x.shape(), x.dtype());
-  if (want_weight) grads.weight = zeros(w.shape(), w.dtype());
+  if (want_input) grads.input = zeros(x.shape(), dtype_of<T>());
+  if (want_weight) grads.weight = zeros(w.shape(), dtype_of<T>());
   if (gy.numel() == 0) return grads;
+  constexpr bool widened = !std::is_same_v<T, S>;
   Tensor cols = empty(Shape{g.rows(), block * plane}, x.dtype());
-  Tensor staging = block > 1 ? empty(Shape{g.out_channels, block * plane}, x.dtype()) : Tensor();
-  const T* xp = x.data<T>();
-  const T* wp = w.data<T>();
-  T* cp = cols.data<T>();
+  // The input gradient's columns are T; with T = S they share the buffer of the unfolded input.
+  Tensor grad_cols = widened && want_input ? empty(Shape{g.rows(), block * plane}, dtype_of<T>()) : cols;
+  Tensor staging = block > 1 || widened ? empty(Shape{g.out_channels, block * plane}, x.dtype()) : Tensor();
+  const S* xp = x.data<S>();
+  const S* wp = w.data<S>();
+  S* cp = cols.data<S>();
+  T* gcp = want_input ? grad_cols.data<T>() : nullptr;
   for (std::int64_t first = 0; first < g.batch; first += block) {
     const std::int64_t count = std::min(block, g.batch - first), ld = count * plane;
-    // The block's output gradient as [O, count * plane], matching the column layout.
-    const T* gblock = gyp + first * g.out_channels * plane;
-    if (count > 1) {
-      T* s = staging.data<T>();
+    // The block's output gradient as [O, count * plane] in S, matching the column layout.
+    const T* gsrc = gyp + first * g.out_channels * plane;
+    const S* gblock = nullptr;
+    if constexpr (widened) {
+      S* st = staging.data<S>();
       for (std::int64_t b = 0; b < count; ++b)
         for (std::int64_t o = 0; o < g.out_channels; ++o)
-          std::memcpy(s + o * ld + b * plane, gblock + (b * g.out_channels + o) * plane,
+          convert(gsrc + (b * g.out_channels + o) * plane, st + o * ld + b * plane, plane);
+      gblock = st;
+    } else if (count > 1) {
+      S* st = staging.data<S>();
+      for (std::int64_t b = 0; b < count; ++b)
+        for (std::int64_t o = 0; o < g.out_channels; ++o)
+          std::memcpy(st + o * ld + b * plane, gsrc + (b * g.out_channels + o) * plane,
                       std::size_t(plane) * sizeof(T));
-      gblock = s;
+      gblock = st;
+    } else {
+      gblock = gsrc;
     }
     if (want_weight) {
       im2col_block(xp, first, count, g, cp);
@@ -271,11 +289,37 @@ ConvGrads conv_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w
     if (want_input) {
       for (std::int64_t grp = 0; grp < g.groups; ++grp)
         blas::gemm(true, false, patch, ld, per_group, T(1), wp + grp * per_group * patch, patch,
-                   gblock + grp * per_group * ld, ld, T(0), cp + grp * patch * ld, ld);
-      col2im_block(cp, first, count, g, grads.input.data<T>());
+                   gblock + grp * per_group * ld, ld, T(0), gcp + grp * patch * ld, ld);
+      col2im_block(gcp, first, count, g, grads.input.template data<T>());
     }
   }
   return grads;
+}
+
+// conv2d of float32 tensors with 16-bit input and weight (saved in the 16-bit dtype for backward).
+Tensor conv2d_autocast(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvGeometry& g,
+                       DType dtype) {
+  const Tensor x = autograd::cast_for_autocast(input, dtype), w = autograd::cast_for_autocast(weight, dtype);
+  const Tensor b = bias.defined() ? bias.contiguous_copy().detach() : Tensor();
+  const auto run = [&](auto zero) {
+    using S = decltype(zero);
+    Tensor out = conv_forward<float, S>(x, w, b, g);
+    if (autograd::any_needs_grad({&input, &weight, &bias})) {
+      const bool want_input = input.requires_grad(), want_weight = weight.requires_grad();
+      const bool want_bias = bias.defined() && bias.requires_grad();
+      record(out, "Conv2dBackward", {&input, &weight, &bias},
+             [xs = SavedTensor(x), ws = SavedTensor(w), g, want_input, want_weight, want_bias](
+                 const Tensor& grad_out, std::span<Tensor> grads) {
+               ConvGrads r = conv_backward<float, S>(grad_out, xs.unpack("conv2d"), ws.unpack("conv2d"), g,
+                                                     want_input, want_weight, want_bias);
+               grads[0] = r.input;
+               grads[1] = r.weight;
+               grads[2] = r.bias;
+             });
+    }
+    return out;
+  };
+  return dtype == DType::BFloat16 ? run(BFloat16{}) : run(Float16{});
 }
 
 }  // namespace
@@ -283,6 +327,8 @@ ConvGrads conv_backward(const Tensor& grad_out, const Tensor& x, const Tensor& w
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2d stride, Size2d padding,
               Size2d dilation, std::int64_t groups) {
   const ConvGeometry g = check_conv(input, weight, bias, stride, padding, dilation, groups);
+  if (const DType low = autograd::autocast_dtype(input); low != DType::Float32)
+    return conv2d_autocast(input, weight, bias, g, low);
   return dispatch_floating(input.dtype(), "conv2d", [&](auto zero) {
     using T = decltype(zero);
     const Tensor x = input.contiguous_copy().detach();

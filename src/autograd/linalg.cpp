@@ -1,12 +1,16 @@
 // Matrix products through BLAS and the fused linear layer.
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/ops.hpp"
 #include "descent/core/blas.hpp"
 #include "kernels.hpp"
 
 namespace descent {
 
+using autograd::autocast_dtype;
+using autograd::cast_for_autocast;
 using autograd::needs_grad;
 using autograd::SavedTensor;
+using autograd::to_low_precision;
 using namespace autograd::kernel;
 
 namespace {
@@ -47,11 +51,69 @@ void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
                 dtype_name(b.dtype()), ")");
 }
 
+// ---- Autocast: 16-bit operands, float32 accumulation and results.
+
+// out (float32, contiguous [m, n]) = alpha * a @ b + beta * out for 2-D operands of one 16-bit dtype.
+void gemm_low_into(const Tensor& a, const Tensor& b, Tensor& out, float alpha, float beta) {
+  const std::int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0f) out.zero_();
+    return;
+  }
+  GemmOperand ga = gemm_operand(a), gb = gemm_operand(b);
+  const auto run = [&](auto zero) {
+    using S = decltype(zero);
+    blas::gemm(ga.transposed, gb.transposed, m, n, k, alpha, ga.holder.template data<S>(), ga.ld,
+               gb.holder.template data<S>(), gb.ld, beta, out.data<float>(), std::max<std::int64_t>(n, 1));
+  };
+  if (a.dtype() == DType::BFloat16) run(BFloat16{});
+  else run(Float16{});
+}
+
+Tensor mm_low(const Tensor& a, const Tensor& b) {
+  Tensor out = empty(Shape{a.shape()[0], b.shape()[1]}, DType::Float32);
+  gemm_low_into(a, b, out, 1.0f, 0.0f);
+  return out;
+}
+
+Tensor bmm_low(const Tensor& a, const Tensor& b) {
+  const std::int64_t batch = a.shape()[0];
+  Tensor out = empty(Shape{batch, a.shape()[1], b.shape()[2]}, DType::Float32);
+  NoGradGuard guard;
+  for (std::int64_t i = 0; i < batch; ++i) {
+    Tensor o = select(out, 0, i);
+    gemm_low_into(select(a, 0, i), select(b, 0, i), o, 1.0f, 0.0f);
+  }
+  return out;
+}
+
+// mm or bmm (rank 2 or 3) of float32 inputs with 16-bit operands; the backward products take the
+// gradient in the same dtype.
+Tensor product_autocast(const Tensor& a, const Tensor& b, DType dtype, bool batched) {
+  const Tensor al = cast_for_autocast(a, dtype), bl = cast_for_autocast(b, dtype);
+  Tensor out = batched ? bmm_low(al, bl) : mm_low(al, bl);
+  if (needs_grad(a, b)) {
+    const bool grad_a = a.requires_grad(), grad_b = b.requires_grad();
+    record(out, batched ? "BmmBackward" : "MmBackward", {&a, &b},
+           [x = SavedTensor(al), y = SavedTensor(bl), grad_a, grad_b, dtype, batched](const Tensor& g,
+                                                                                       std::span<Tensor> grads) {
+             const Tensor gl = to_low_precision(g, dtype);
+             const int r = batched ? 1 : 0;
+             const auto prod = [&](const Tensor& p, const Tensor& q) { return batched ? bmm_low(p, q) : mm_low(p, q); };
+             if (grad_a) grads[0] = prod(gl, transpose(y.unpack("matmul"), r, r + 1));
+             if (grad_b) grads[1] = prod(transpose(x.unpack("matmul"), r, r + 1), gl);
+           });
+  }
+  return out;
+}
+
 // 2-D product with gradient.
 Tensor mm(const Tensor& a, const Tensor& b) {
   check_same_dtype(a, b, "matmul");
   DESCENT_CHECK(a.shape()[1] == b.shape()[0], "matmul: shapes ", a.shape(), " and ", b.shape(),
                 " cannot be multiplied (", a.shape()[1], " != ", b.shape()[0], ")");
+  if (const DType low = autocast_dtype(a); low != DType::Float32) return product_autocast(a, b, low, false);
   return dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
     using T = decltype(zero);
     Tensor out = empty(Shape{a.shape()[0], b.shape()[1]}, a.dtype());
@@ -73,6 +135,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 Tensor bmm(const Tensor& a, const Tensor& b) {
   check_same_dtype(a, b, "matmul");
   const std::int64_t batch = a.shape()[0];
+  if (const DType low = autocast_dtype(a); low != DType::Float32) return product_autocast(a, b, low, true);
   return dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
     using T = decltype(zero);
     Tensor out = empty(Shape{batch, a.shape()[1], b.shape()[2]}, a.dtype());
@@ -111,6 +174,35 @@ Tensor column_sums(const Tensor& g) {
     return out;
   }
   return sum(g, {0});
+}
+
+// x [rows, in] W^T + bias with 16-bit x and W; the bias and the result are float32.
+Tensor linear_autocast(const Tensor& x, const Tensor& weight, const Tensor& bias, DType dtype) {
+  const Tensor xl = cast_for_autocast(x, dtype), wl = cast_for_autocast(weight, dtype);
+  const std::int64_t rows = x.shape()[0], out_features = weight.shape()[0];
+  Tensor out = empty(Shape{rows, out_features}, DType::Float32);
+  float beta = 0.0f;
+  if (bias.defined()) {
+    const Tensor b = bias.is_contiguous() ? bias : bias.contiguous_copy();
+    const float* bp = b.data<float>();
+    float* o = out.data<float>();
+    for (std::int64_t r = 0; r < rows; ++r) std::copy(bp, bp + out_features, o + r * out_features);
+    beta = 1.0f;
+  }
+  gemm_low_into(xl, transpose(wl, 0, 1), out, 1.0f, beta);
+  if (autograd::any_needs_grad({&x, &weight, &bias})) {
+    const bool grad_x = x.requires_grad(), grad_w = weight.requires_grad();
+    const bool grad_b = bias.defined() && bias.requires_grad();
+    record(out, "LinearBackward", {&x, &weight, &bias},
+           [xs = SavedTensor(xl), ws = SavedTensor(wl), grad_x, grad_w, grad_b, dtype](const Tensor& g,
+                                                                                        std::span<Tensor> grads) {
+             const Tensor gl = to_low_precision(g, dtype);
+             if (grad_x) grads[0] = mm_low(gl, ws.unpack("linear"));                        // dx = g W
+             if (grad_w) grads[1] = mm_low(transpose(gl, 0, 1), xs.unpack("linear"));       // dW = g^T x
+             if (grad_b) grads[2] = column_sums<float>(g.is_contiguous() ? g : g.contiguous_copy());
+           });
+  }
+  return out;
 }
 
 }  // namespace
@@ -165,6 +257,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     out_shape[out_shape.size() - 1] = weight.shape()[0];
     return reshape(linear(reshape(x, Shape{-1, x.shape().back()}), weight, bias), out_shape);
   }
+  if (const DType low = autocast_dtype(x); low != DType::Float32) return linear_autocast(x, weight, bias, low);
   return dispatch_floating(x.dtype(), "linear", [&](auto zero) {
     using T = decltype(zero);
     const std::int64_t rows = x.shape()[0], out_features = weight.shape()[0];

@@ -1,0 +1,176 @@
+// The 16-bit GEMMs: oneDNN's bfloat16 matmul (AVX512-BF16) or widening to float32 for sgemm.
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "descent/core/blas.hpp"
+#include "descent/core/convert.hpp"
+#include "descent/core/error.hpp"
+#include "descent/core/parallel.hpp"
+
+extern "C" void omp_set_num_threads(int);  // oneDNN's OpenMP runtime (libgomp)
+
+namespace descent::blas {
+
+namespace {
+
+// op(X) of shape rows x cols stored with leading dimension ld, widened into a dense row-major buffer.
+template <class S>
+void widen(bool trans, std::int64_t rows, std::int64_t cols, const S* x, std::int64_t ld, std::vector<float>& out) {
+  out.resize(std::size_t(rows * cols));
+  if (!trans) {
+    for (std::int64_t r = 0; r < rows; ++r) convert(x + r * ld, out.data() + r * cols, cols);
+    return;
+  }
+  // x holds op(X)^T: cols rows of length ld.
+  std::vector<float> row(static_cast<std::size_t>(rows));
+  for (std::int64_t c = 0; c < cols; ++c) {
+    convert(x + c * ld, row.data(), rows);
+    for (std::int64_t r = 0; r < rows; ++r) out[std::size_t(r * cols + c)] = row[std::size_t(r)];
+  }
+}
+
+template <class S>
+void widen_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const S* a,
+                std::int64_t lda, const S* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  thread_local std::vector<float> wa, wb;
+  widen(trans_a, m, k, a, lda, wa);
+  widen(trans_b, k, n, b, ldb, wb);
+  gemm(false, false, m, n, k, alpha, wa.data(), std::max<std::int64_t>(k, 1), wb.data(),
+       std::max<std::int64_t>(n, 1), beta, c, ldc);
+}
+
+std::atomic<int> chosen{-1};
+
+Bf16Kernel initial_kernel() {
+  const char* env = std::getenv("DESCENT_BF16_GEMM");
+  const std::string v = env ? env : "";
+  if (v == "widen") return Bf16Kernel::Widen;
+  if (v == "onednn") {
+    DESCENT_CHECK(cpu_has_bf16(), "DESCENT_BF16_GEMM=onednn: this processor lacks AVX512-BF16");
+    return Bf16Kernel::OneDnn;
+  }
+  DESCENT_CHECK(v.empty(), "DESCENT_BF16_GEMM = ", v, ": expected onednn or widen");
+  return cpu_has_bf16() ? Bf16Kernel::OneDnn : Bf16Kernel::Widen;
+}
+
+// oneDNN matmul primitives, one per problem (shape, layout, alpha, beta), made on first use.
+struct Problem {
+  bool trans_a, trans_b;
+  std::int64_t m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  auto tie() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta); }
+  bool operator<(const Problem& o) const { return tie() < o.tie(); }
+};
+
+struct Primitive {
+  dnnl::matmul matmul;
+  dnnl::memory::desc a, b, c;
+};
+
+struct OneDnn {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  std::mutex mutex;
+  std::map<Problem, Primitive> primitives;
+
+
+  Primitive primitive(const Problem& p) {
+    std::lock_guard lock(mutex);
+    if (auto it = primitives.find(p); it != primitives.end()) return it->second;
+    using dnnl::memory;
+    const memory::desc a({p.m, p.k}, memory::data_type::bf16,
+                         p.trans_a ? memory::dims{1, p.lda} : memory::dims{p.lda, 1});
+    const memory::desc b({p.k, p.n}, memory::data_type::bf16,
+                         p.trans_b ? memory::dims{1, p.ldb} : memory::dims{p.ldb, 1});
+    const memory::desc c({p.m, p.n}, memory::data_type::f32, memory::dims{p.ldc, 1});
+    dnnl::primitive_attr attr;
+    if (p.alpha != 1.0f) attr.set_output_scales(0, {p.alpha});
+    if (p.beta != 0.0f) {
+      dnnl::post_ops ops;
+      ops.append_sum(p.beta);
+      attr.set_post_ops(ops);
+    }
+    Primitive made{dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, engine)), a, b, c};
+    if (primitives.size() > 4096) primitives.clear();
+    primitives.emplace(p, made);
+    return made;
+  }
+
+  void run(const Problem& p, const BFloat16* a, const BFloat16* b, float* c) {
+    const Primitive prim = primitive(p);
+    dnnl::memory am(prim.a, engine, const_cast<BFloat16*>(a));
+    dnnl::memory bm(prim.b, engine, const_cast<BFloat16*>(b));
+    dnnl::memory cm(prim.c, engine, c);
+    // OpenMP's thread count is per calling thread: follow descent's on each.
+    thread_local int threads = 0;
+    if (const int want = num_threads(); want != threads) {
+      omp_set_num_threads(want);
+      threads = want;
+    }
+    dnnl::stream stream(engine);
+    prim.matmul.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    stream.wait();
+  }
+};
+
+OneDnn& onednn() {
+  static OneDnn instance;
+  return instance;
+}
+
+}  // namespace
+
+bool cpu_has_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool yes = __builtin_cpu_supports("avx512bf16");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+Bf16Kernel bf16_kernel() {
+  int k = chosen.load();
+  if (k < 0) {
+    const int initial = int(initial_kernel());
+    chosen.compare_exchange_strong(k, initial);
+    k = chosen.load();
+  }
+  return Bf16Kernel(k);
+}
+
+const char* bf16_kernel_name(Bf16Kernel kernel) { return kernel == Bf16Kernel::OneDnn ? "onednn" : "widen"; }
+
+void set_bf16_kernel(Bf16Kernel kernel) {
+  DESCENT_CHECK(kernel == Bf16Kernel::Widen || cpu_has_bf16(),
+                "set_bf16_kernel: oneDNN's bfloat16 kernels need AVX512-BF16, which this processor lacks");
+  chosen.store(int(kernel));
+}
+
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const BFloat16* a, std::int64_t lda, const BFloat16* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  // Products too small to amortise a primitive launch, and the degenerate shapes the float32 GEMM
+  // special-cases, widen.
+  if (bf16_kernel() == Bf16Kernel::Widen || k <= 1 || m == 1 || n == 1 || m * n * k < 32 * 32 * 32) {
+    widen_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  onednn().run({trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta}, a, b, c);
+}
+
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const Float16* a, std::int64_t lda, const Float16* b, std::int64_t ldb, float beta, float* c,
+          std::int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  widen_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace descent::blas
