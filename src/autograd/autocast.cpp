@@ -102,7 +102,7 @@ Tensor to_low_precision(const Tensor& t, DType dtype) {
 }
 
 Tensor cast_for_autocast(const Tensor& t, DType dtype) {
-  if (!t.requires_grad()) return to_low_precision(t, dtype);
+  if (depth == 0) return to_low_precision(t, dtype);
   const ViewKey key{t.storage().get(), t.offset(), t.shape(), t.strides(), dtype};
   const std::uint64_t version = t.storage()->version();
   if (auto it = cache.find(key); it != cache.end()) {

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/ops.hpp"
 #include "kernels.hpp"
 
@@ -13,20 +14,36 @@ using namespace autograd::kernel;
 
 namespace {
 
-// y = fwd(x); dx = bwd(g, x, y). fwd and bwd are generic lambdas over the element type.
-template <class Fwd, class Bwd>
+// What a unary operation's backward reads: both x and y, or (activations) only one of them.
+enum class Keep { Both, Input, Output };
+
+// y = fwd(x); dx = bwd(g, x, y). fwd and bwd are generic lambdas over the element type. An activation
+// (Keep::Input or Keep::Output) saves only the tensor its backward reads (bwd then receives it for both
+// x and y), and under autocast saves it in the 16-bit dtype, sharing the copy the next product makes of
+// it (autocast.hpp); its backward widens it again. Other operations save x and y in float32.
+template <Keep keep = Keep::Both, class Fwd, class Bwd>
 Tensor unary(const Tensor& a, const char* op, const char* node, Fwd fwd, Bwd bwd) {
   DESCENT_CHECK(a.defined(), op, ": input tensor is undefined");
   return dispatch_floating(a.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     Tensor out = map1<T>(a, [&](T x) { return fwd(x); });
-    if (needs_grad(a)) {
+    if (!needs_grad(a)) return out;
+    if constexpr (keep == Keep::Both) {
       record(out, node, {&a},
              [x = SavedTensor(a), y = SavedTensor(out.detach()), bwd, node](
                  const Tensor& g, std::span<Tensor> grads) {
                grads[0] = map3<T>(g, x.unpack(node), y.unpack(node),
                                   [&](T gi, T xi, T yi) { return bwd(gi, xi, yi); });
              });
+    } else {
+      Tensor kept = keep == Keep::Input ? a : out.detach();
+      if (const DType low = autograd::autocast_dtype(a); low != DType::Float32)
+        kept = autograd::cast_for_autocast(kept, low);
+      record(out, node, {&a}, [v = SavedTensor(kept), bwd, node](const Tensor& g, std::span<Tensor> grads) {
+        const Tensor& saved = v.unpack(node);
+        const Tensor values = saved.dtype() == dtype_of<T>() ? saved : saved.to(dtype_of<T>());
+        grads[0] = map3<T>(g, values, values, [&](T gi, T vi, T) { return bwd(gi, vi, vi); });
+      });
     }
     return out;
   });
@@ -213,13 +230,13 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
 }
 
 Tensor relu(const Tensor& a) {
-  return unary(
+  return unary<Keep::Output>(
       a, "relu", "ReluBackward", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); },
       [](auto g, auto, auto y) { return y > decltype(y)(0) ? g : decltype(g)(0); });
 }
 
 Tensor leaky_relu(const Tensor& a, double slope) {
-  return unary(
+  return unary<Keep::Input>(
       a, "leaky_relu", "LeakyReluBackward",
       [slope](auto x) { return x > decltype(x)(0) ? x : x * decltype(x)(slope); },
       [slope](auto g, auto x, auto) { return x > decltype(x)(0) ? g : g * decltype(g)(slope); });
@@ -227,7 +244,7 @@ Tensor leaky_relu(const Tensor& a, double slope) {
 
 Tensor gelu(const Tensor& a, const std::string& approximate) {
   if (approximate == "tanh") {
-    return unary(
+    return unary<Keep::Input>(
         a, "gelu", "GeluTanhBackward",
         [](auto x) {
           using T = decltype(x);
@@ -244,7 +261,7 @@ Tensor gelu(const Tensor& a, const std::string& approximate) {
         });
   }
   DESCENT_CHECK(approximate == "none", "gelu: approximate must be 'none' or 'tanh', got '", approximate, "'");
-  return unary(
+  return unary<Keep::Input>(
       a, "gelu", "GeluBackward",
       [](auto x) {
         using T = decltype(x);
@@ -259,7 +276,7 @@ Tensor gelu(const Tensor& a, const std::string& approximate) {
 }
 
 Tensor silu(const Tensor& a) {
-  return unary(
+  return unary<Keep::Input>(
       a, "silu", "SiluBackward",
       [](auto x) {
         using T = decltype(x);
@@ -273,13 +290,13 @@ Tensor silu(const Tensor& a) {
 }
 
 Tensor tanh(const Tensor& a) {
-  return unary(
+  return unary<Keep::Output>(
       a, "tanh", "TanhBackward", [](auto x) { return std::tanh(x); },
       [](auto g, auto, auto y) { return g * (decltype(y)(1) - y * y); });
 }
 
 Tensor sigmoid(const Tensor& a) {
-  return unary(
+  return unary<Keep::Output>(
       a, "sigmoid", "SigmoidBackward",
       [](auto x) {
         using T = decltype(x);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "descent/autograd/autocast.hpp"
 #include "descent/report/report.hpp"
 #include "descent/core/parallel.hpp"
 #include "descent/tools/lr_finder.hpp"
@@ -50,9 +51,14 @@ void run_lr_find(const LrFindOptions& o) {
   model->build_arena();
   auto optimizer = train::build_optimizer(config.optimizer, *model);
   const auto loss = train::build_loss(config.trainer, splits.classification);
+  const Precision precision = parse_precision(config.trainer.precision, "trainer.precision");
   auto result = tools::lr_find(
       *model, *optimizer, loader,
-      [&](nn::Module& m, const data::Batch& batch) { return loss(m.forward(batch.inputs), batch.targets); }, o.finder);
+      [&](nn::Module& m, const data::Batch& batch) {
+        Autocast autocast(precision);  // the graph keeps the 16-bit copies its backward needs
+        return loss(m.forward(batch.inputs), batch.targets);
+      },
+      o.finder);
 
   nlohmann::json suggestions = nlohmann::json::object();
   for (const auto& s : result.suggestions)

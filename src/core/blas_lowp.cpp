@@ -102,20 +102,48 @@ struct OneDnn {
     return made;
   }
 
-  void run(const Problem& p, const BFloat16* a, const BFloat16* b, float* c) {
+  // One primitive on the calling thread alone: oneDNN's OpenMP team is kept at one thread, so its
+  // spinning workers never compete with descent's thread pool for the cores.
+  void run_single(const Problem& p, const BFloat16* a, const BFloat16* b, float* c) {
     const Primitive prim = primitive(p);
     dnnl::memory am(prim.a, engine, const_cast<BFloat16*>(a));
     dnnl::memory bm(prim.b, engine, const_cast<BFloat16*>(b));
     dnnl::memory cm(prim.c, engine, c);
-    // OpenMP's thread count is per calling thread: follow descent's on each.
-    thread_local int threads = 0;
-    if (const int want = num_threads(); want != threads) {
-      omp_set_num_threads(want);
-      threads = want;
+    thread_local bool single = false;
+    if (!single) {
+      omp_set_num_threads(1);
+      single = true;
     }
     dnnl::stream stream(engine);
     prim.matmul.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
     stream.wait();
+  }
+
+  // The product split into panels of C's rows or columns (whichever is longer), one per thread of
+  // descent's pool; panels are multiples of 64 wide so that every thread's kernel runs full blocks.
+  void run(const Problem& p, const BFloat16* a, const BFloat16* b, float* c) {
+    const int threads = num_threads();
+    if (threads <= 1 || p.m * p.n * p.k < (std::int64_t(1) << 21)) {
+      run_single(p, a, b, c);
+      return;
+    }
+    const bool by_columns = p.n >= p.m;
+    const std::int64_t length = by_columns ? p.n : p.m;
+    const std::int64_t panel = std::max<std::int64_t>(64, (length / threads + 63) / 64 * 64);
+    const std::int64_t panels = (length + panel - 1) / panel;
+    parallel_for(0, panels, 1, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) {
+        const std::int64_t first = i * panel, size = std::min(panel, length - first);
+        Problem q = p;
+        if (by_columns) {  // columns [first, first + size) of op(B) and of C
+          q.n = size;
+          run_single(q, a, b + (p.trans_b ? first * p.ldb : first), c + first);
+        } else {  // rows of op(A) and of C
+          q.m = size;
+          run_single(q, a + (p.trans_a ? first : first * p.lda), b, c + first * p.ldc);
+        }
+      }
+    });
   }
 };
 

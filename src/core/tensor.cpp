@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "descent/core/convert.hpp"
 #include "descent/core/rng.hpp"
 #include "descent/core/strided.hpp"
 
@@ -91,6 +92,27 @@ Tensor Tensor::contiguous_copy() const { return is_contiguous() ? detach() : clo
 
 Tensor Tensor::to(DType target) const {
   Tensor out(make_impl(shape(), target));
+  if (is_contiguous() && dtype() != target) {
+    // The common conversions between float32 and the 16-bit types, in bulk.
+    const DType from = dtype();
+    const std::int64_t n = numel();
+    if (from == DType::Float32 && target == DType::BFloat16) {
+      convert(data<float>(), out.data<BFloat16>(), n);
+      return out;
+    }
+    if (from == DType::Float32 && target == DType::Float16) {
+      convert(data<float>(), out.data<Float16>(), n);
+      return out;
+    }
+    if (from == DType::BFloat16 && target == DType::Float32) {
+      convert(data<BFloat16>(), out.data<float>(), n);
+      return out;
+    }
+    if (from == DType::Float16 && target == DType::Float32) {
+      convert(data<Float16>(), out.data<float>(), n);
+      return out;
+    }
+  }
   out.copy_(*this);
   return out;
 }

@@ -138,8 +138,9 @@ nlohmann::json compute_landscape(const std::filesystem::path& run_dir, const Lan
   RunModel run = load_run_model(run_dir, options.checkpoint);
   nn::Module& model = *run.model;
   const std::int64_t batch_size = run.config.data.eval_batch_size;
-  const LossProbe train_probe(*run.splits.train, options.samples, batch_size, run.loss);
-  const LossProbe val_probe(*run.splits.validation, 0, batch_size, run.loss);
+  const Precision precision = parse_precision(run.config.trainer.precision, "trainer.precision");
+  const LossProbe train_probe(*run.splits.train, options.samples, batch_size, run.loss, precision);
+  const LossProbe val_probe(*run.splits.validation, 0, batch_size, run.loss, precision);
   report("checkpoint " + run.checkpoint_file.string() + " (step " + std::to_string(run.step) + "), " +
          std::to_string(model.parameter_count()) + " parameters, " + std::to_string(train_probe.samples()) +
          " training and " + std::to_string(val_probe.samples()) + " validation samples");

@@ -24,8 +24,8 @@ class EvalMode {
 }  // namespace
 
 LossProbe::LossProbe(const data::TensorDataset& dataset, std::int64_t samples, std::int64_t batch_size,
-                     train::LossFunction loss)
-    : loss_(std::move(loss)) {
+                     train::LossFunction loss, Precision precision)
+    : loss_(std::move(loss)), precision_(precision) {
   const std::int64_t size = dataset.size();
   DESCENT_CHECK(size > 0, "loss probe: the dataset is empty");
   DESCENT_CHECK(samples >= 0, "loss probe: samples = ", samples, ": expected 0 (all) or a positive count");
@@ -43,6 +43,7 @@ LossProbe::LossProbe(const data::TensorDataset& dataset, std::int64_t samples, s
 double LossProbe::loss(nn::Module& model) const {
   EvalMode eval(model);
   NoGradGuard no_grad;
+  Autocast autocast(precision_);
   double sum = 0;
   for (const auto& batch : batches_)
     sum += loss_(model.forward(batch.inputs), batch.targets).item<double>() * double(batch.inputs.size(0));
@@ -52,6 +53,7 @@ double LossProbe::loss(nn::Module& model) const {
 FlatVector LossProbe::gradient(nn::Module& model, double* loss) const {
   EvalMode eval(model);
   model.zero_grad();
+  Autocast autocast(precision_);
   double sum = 0;
   for (const auto& batch : batches_) {
     // Each batch's mean loss weighted by its share of the samples: the gradients add up to the gradient

@@ -160,6 +160,8 @@ json run_sharpness_study(const StudyConfig& config, const SharpnessOptions& opti
     const auto relative = std::filesystem::path("runs") / folder_name(spec.label);
     const json summary = train_one(raw, study_name + "-" + spec.label, out / relative, progress);
     RunModel run = load_run_model(out / relative, options.checkpoint);
+    // Curvature by finite differences of gradients needs steps smaller than a 16-bit rounding of the
+    // weights, so it is measured in float32 whatever precision the run trained in.
     const LossProbe probe(*run.splits.train, options.samples, run.config.data.eval_batch_size, run.loss);
     const PowerIterationResult hessian = top_hessian_eigenvalue(*run.model, probe, options.hessian);
     if (progress)

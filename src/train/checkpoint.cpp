@@ -10,6 +10,7 @@ void save_checkpoint(const std::filesystem::path& path, const TrainingState& sta
   metadata["descent_version"] = kDescentVersion;
   metadata["step"] = std::to_string(state.meta.at("position").at("step").get<std::int64_t>());
   metadata["epoch"] = std::to_string(state.meta.at("position").at("epoch").get<std::int64_t>());
+  if (state.meta.contains("precision")) metadata["precision"] = state.meta.at("precision").get<std::string>();
   metadata["trainer"] = state.meta.dump();
   save_safetensors(path, state.tensors, metadata);
 }

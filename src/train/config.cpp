@@ -219,6 +219,7 @@ TrainerConfig read_trainer(TableReader r) {
   t.log_every_steps = r.integer("log_every_steps", 50, 1);
   t.progress = r.choice("progress", "auto", {"auto", "bar", "log", "none"});
   t.threads = r.integer("threads", 0, 0, 1024);
+  t.precision = r.choice("precision", "fp32", {"fp32", "bf16", "fp16"});
   const std::vector<std::string> modes{"min", "max"};
   if (r.has("early_stopping")) {
     TableReader e = r.table("early_stopping");
@@ -297,6 +298,17 @@ Config read_config(const json& raw) {
   config.transforms = read_transforms(top.table("transforms"));
   config.trainer = read_trainer(top.table("trainer"));
   top.finish();
+  // float16 gradients underflow without loss scaling: fp16 turns the GradScaler on unless the config
+  // sets [transforms.loss_scaling] itself (enabled = false to train without it).
+  if (config.trainer.precision == "fp16" && !config.transforms.pipeline.loss_scaling) {
+    const transform::GradScalerOptions o;
+    config.transforms.pipeline.loss_scaling = o;
+    resolved["transforms"]["loss_scaling"] = {{"init_scale", o.init_scale},
+                                              {"growth_factor", o.growth_factor},
+                                              {"backoff_factor", o.backoff_factor},
+                                              {"growth_interval", o.growth_interval},
+                                              {"enabled", o.enabled}};
+  }
   config.resolved = resolved;
   return config;
 }

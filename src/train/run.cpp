@@ -28,6 +28,7 @@ std::unique_ptr<Trainer> build_trainer(const Config& config, const DataSplits& s
   options.top_k = config.trainer.top_k;
   options.accumulation_steps = config.transforms.accumulation_steps;
   options.gradients = config.transforms.pipeline;
+  options.precision = parse_precision(config.trainer.precision, "trainer.precision");
   return std::make_unique<Trainer>(model, std::move(optimizer), build_loss(config.trainer, splits.classification), options);
 }
 

@@ -111,6 +111,8 @@ void Trainer::fit(const data::DataLoader& train, const data::DataLoader* validat
 
 bool Trainer::train_batch(const data::Batch& batch) {
   if (step_batches_ == 0) step_start_ = Clock::now();
+  // One scope per micro-batch: forward and backward share each weight's 16-bit copy.
+  Autocast autocast(options_.precision);
   Tensor output = model_->forward(batch.inputs);
   Tensor loss = loss_(output, batch.targets);
   const double value = loss.item<double>();
@@ -178,6 +180,7 @@ MetricMap Trainer::evaluate(const data::DataLoader& loader, const std::string& p
   MetricAccumulator metrics(options_.classification, options_.top_k);
   {
     NoGradGuard no_grad;
+    Autocast autocast(options_.precision);
     for (auto& batch : loader.epoch(0)) {
       Tensor output = model_->forward(batch.inputs);
       metrics.add(output, batch.targets, loss_(output, batch.targets).item<double>());

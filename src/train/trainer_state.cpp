@@ -55,6 +55,7 @@ TrainingState Trainer::state() const {
   for (const auto& [name, tensor] : model_->state_dict()) out.tensors.emplace("model." + name, tensor);
   meta["schedules"] = json::array();
   for (const auto& [binding, per_epoch] : schedules_) meta["schedules"].push_back(binding.state());
+  meta["precision"] = precision_name(options_.precision);
   meta["gradients"] = pipeline_.state_dict();
   meta["accumulation"] = accumulator_.state_dict();
   meta["rng"] = json::object();
@@ -78,6 +79,11 @@ TrainingState Trainer::state() const {
 void Trainer::load_state(const TrainingState& state) {
   const json& meta = state.meta;
   try {
+    // A state saved before precisions existed was trained in fp32.
+    const std::string precision = meta.contains("precision") ? meta.at("precision").get<std::string>() : "fp32";
+    DESCENT_CHECK(precision == precision_name(options_.precision), "the state was trained in precision ", precision,
+                  ", this trainer runs ", precision_name(options_.precision),
+                  "; resume with the same trainer.precision");
     model_->load_state_dict(strip_prefix("model.", state.tensors));
     optimizer_->load_state_dict({meta.at("optimizer"), strip_prefix("optimizer.", state.tensors)});
     const json& schedules = meta.at("schedules");

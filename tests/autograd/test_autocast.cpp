@@ -215,9 +215,13 @@ TEST(Autocast, WeightCopiesAreMadeOncePerScopeAndRenewedWhenTheWeightChanges) {
     EXPECT_NE(c.raw_data(), first);
     EXPECT_EQ(float(c.data<BFloat16>()[0]), float(BFloat16(w.data<float>()[0])));
   }
-  Tensor plain = randn(Shape{3}, gen);  // not requiring grad: never cached
-  EXPECT_NE(autograd::cast_for_autocast(plain, DType::Float16).raw_data(),
-            autograd::cast_for_autocast(plain, DType::Float16).raw_data());
+  // Outside a scope nothing is shared; inside, a copy lives only as long as someone holds it.
+  Tensor plain = randn(Shape{3}, gen);
+  const Tensor first_copy = autograd::cast_for_autocast(plain, DType::Float16);
+  EXPECT_NE(autograd::cast_for_autocast(plain, DType::Float16).raw_data(), first_copy.raw_data());
+  Autocast scope(Precision::Float16);
+  const Tensor held = autograd::cast_for_autocast(plain, DType::Float16);
+  EXPECT_EQ(autograd::cast_for_autocast(plain, DType::Float16).raw_data(), held.raw_data());
 }
 
 TEST(Autocast, ScopesNestAndRestore) {

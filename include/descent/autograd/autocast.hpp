@@ -43,8 +43,8 @@ namespace autograd {
 // The 16-bit operand dtype for a product of float32 inputs under the current scope, or Float32 when none
 // applies (no scope, or inputs of another dtype).
 DType autocast_dtype(const Tensor& a);
-// A contiguous copy of float32 `t` in `dtype`, detached. Copies of tensors that require grad (weights,
-// and activations in the graph) are shared while the source is alive and unchanged, so a weight is
+// A contiguous copy of float32 `t` in `dtype`, detached. Within a scope a copy is shared while the
+// source and the copy are alive and the source is unchanged (the cache holds neither), so a weight is
 // converted once per step and an activation saved by two operations is stored once.
 Tensor cast_for_autocast(const Tensor& t, DType dtype);
 // An uncached contiguous conversion (gradients in backward).

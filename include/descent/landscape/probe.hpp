@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/data/dataset.hpp"
 #include "descent/landscape/parameters.hpp"
 #include "descent/train/builders.hpp"
@@ -18,8 +19,9 @@ class LossProbe {
   // `samples` evenly spaced samples of `dataset` (all of it when samples is 0 or exceeds its size), cut
   // into batches of at most `batch_size`. The choice depends on nothing but the sizes, so every point of
   // a study (and every study of the same run) sees the same samples.
+  // Forward passes run under Autocast(precision), as the run trained.
   LossProbe(const data::TensorDataset& dataset, std::int64_t samples, std::int64_t batch_size,
-            train::LossFunction loss);
+            train::LossFunction loss, Precision precision = Precision::Float32);
 
   std::int64_t samples() const { return samples_; }
   // The mean loss over the samples (no graph recorded).
@@ -31,6 +33,7 @@ class LossProbe {
   std::vector<data::Batch> batches_;
   std::int64_t samples_ = 0;
   train::LossFunction loss_;
+  Precision precision_ = Precision::Float32;
 };
 
 }  // namespace descent::landscape

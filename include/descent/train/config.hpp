@@ -133,6 +133,7 @@ struct TrainerConfig {
   std::int64_t log_every_steps = 50;
   std::string progress = "auto";   // auto, bar, log, none
   std::int64_t threads = 0;        // 0: the default
+  std::string precision = "fp32";  // fp32, bf16 or fp16 (autocast around forward, loss and backward)
   EarlyStoppingConfig early_stopping;
   CheckpointConfig checkpoint;
   PlateauConfig plateau;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/data/loader.hpp"
 #include "descent/nn/module.hpp"
 #include "descent/optim/optimizer.hpp"
@@ -80,6 +81,7 @@ struct TrainerOptions {
   std::int64_t top_k = 5;
   std::int64_t accumulation_steps = 1;
   transform::GradientPipelineOptions gradients;
+  Precision precision = Precision::Float32;  // autocast around forward, loss and backward, and evaluation
 };
 
 struct TrainingPosition {
@@ -117,6 +119,7 @@ class Trainer {
   void observe_metric(double value);
 
   nn::Module& model() { return *model_; }
+  const LossFunction& loss() const { return loss_; }
   const std::shared_ptr<nn::Module>& model_ptr() const { return model_; }
   optim::Optimizer& optimizer() { return *optimizer_; }
   const transform::GradientPipeline& gradients() const { return pipeline_; }
@@ -137,8 +140,12 @@ class Trainer {
   TrainingState state() const;
   void load_state(const TrainingState& state);
 
+  // One micro-batch of fit(): forward, loss and backward under the precision's autocast, then the
+  // gradient pipeline and the optimizer step when the batch completes one (the return value). For
+  // benchmarks and loops of one's own; fit() calls it for every batch.
+  bool train_batch(const data::Batch& batch);
+
  private:
-  bool train_batch(const data::Batch& batch);  // true when the batch completed an optimizer step
   void optimizer_step(double correction, std::int64_t batch_index);
   void apply_schedules();
   void end_epoch(const data::DataLoader* validation);
