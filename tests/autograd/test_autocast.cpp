@@ -259,3 +259,31 @@ TEST(Autocast, UnknownPrecisionIsAnErrorNamingTheForms) {
 
 }  // namespace
 }  // namespace descent
+
+namespace descent {
+namespace {
+
+// What loss scaling buys in float16: a loss small enough that its output gradient is below float16's
+// smallest subnormal (6e-8) gives all-zero weight gradients; scaled by 65536 first (and unscaled after,
+// as GradScaler does) the gradients come back, matching float32's.
+TEST(Autocast, Float16GradientsUnderflowWithoutLossScalingAndSurviveWithIt) {
+  Generator gen(4);
+  const Tensor x = randn(Shape{64, 32}, gen);
+  Tensor w = randn(Shape{16, 32}, gen);
+  w.set_requires_grad(true);
+  const auto gradient = [&](Precision precision, double scale) {
+    w.set_grad(Tensor());
+    Autocast scope(precision);
+    Tensor loss = mul(sum(linear(x, w)), 1e-9);  // d loss / d out = 1e-9 everywhere
+    autograd::backward(mul(loss, scale));
+    return mul(w.grad(), 1.0 / scale);
+  };
+  const Tensor reference = gradient(Precision::Float32, 1.0);
+  const Tensor unscaled = gradient(Precision::Float16, 1.0);
+  const Tensor scaled = gradient(Precision::Float16, 65536.0);
+  EXPECT_EQ(sum(abs(unscaled)).item<double>(), 0.0) << "the float16 output gradient should underflow";
+  EXPECT_LT(relative_error(scaled, reference), tolerance(Precision::Float16));
+}
+
+}  // namespace
+}  // namespace descent

@@ -135,3 +135,20 @@ factor = 0.5
   EXPECT_DOUBLE_EQ(again.transforms.pipeline.loss_scaling->init_scale, 1024.0);
 }
 
+
+TEST(Config, PrecisionIsCheckedAndFp16TurnsLossScalingOn) {
+  expect_contains(error_of("[trainer]\nprecision = \"fp8\"\n"),
+                  {"trainer.precision = \"fp8\"", "one of fp32, bf16, fp16"});
+  expect_contains(error_of("[trainer]\nprecision = \"bf61\"\n"), {"did you mean bf16?"});
+  EXPECT_EQ(parse_config(parse_toml("", "t")).trainer.precision, "fp32");
+  EXPECT_FALSE(parse_config(parse_toml("[trainer]\nprecision = \"bf16\"\n", "t")).transforms.pipeline.loss_scaling);
+  const Config fp16 = parse_config(parse_toml("[trainer]\nprecision = \"fp16\"\n", "t"));
+  ASSERT_TRUE(fp16.transforms.pipeline.loss_scaling);
+  EXPECT_TRUE(fp16.transforms.pipeline.loss_scaling->enabled);
+  EXPECT_EQ(fp16.resolved["transforms"]["loss_scaling"]["init_scale"], 65536.0);
+  // The config's own [transforms.loss_scaling] wins, including turning it off.
+  const Config off = parse_config(
+      parse_toml("[trainer]\nprecision = \"fp16\"\n[transforms.loss_scaling]\nenabled = false\n", "t"));
+  ASSERT_TRUE(off.transforms.pipeline.loss_scaling);
+  EXPECT_FALSE(off.transforms.pipeline.loss_scaling->enabled);
+}

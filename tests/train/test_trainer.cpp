@@ -38,6 +38,7 @@ std::unique_ptr<Trainer> make_trainer(const TrainingSetup& s, LossFunction loss 
   options.classification = s.splits.classification;
   options.accumulation_steps = s.config.transforms.accumulation_steps;
   options.gradients = s.config.transforms.pipeline;
+  options.precision = parse_precision(s.config.trainer.precision);
   auto trainer = std::make_unique<Trainer>(model, build_optimizer(s.config.optimizer, *model),
                                            loss ? loss : build_loss(s.config.trainer, s.splits.classification), options);
   const std::int64_t steps = options.epochs * ((s.train->batches_per_epoch() + options.accumulation_steps - 1) / options.accumulation_steps);
@@ -155,6 +156,54 @@ epochs = 3
     EXPECT_EQ(resumed->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
     EXPECT_EQ(resumed->gradients().loss_scale(), reference->gradients().loss_scale());
   }
+}
+
+// Mixed precision resumes bit-exactly too: the 16-bit copies are functions of the float32 master weights,
+// which the state holds. A state is refused by a trainer of another precision.
+TEST(Trainer, Bf16RestoredStateContinuesBitExactly) {
+  const char* toml = R"(
+seed = 3
+[data]
+dataset = "two_moons"
+samples = 200
+batch_size = 16
+prefetch = 0
+[model]
+hidden = [32, 32]
+dropout = 0.1
+[optimizer]
+name = "adamw"
+lr = 0.01
+[trainer]
+epochs = 2
+precision = "bf16"
+)";
+  TrainingSetup s = make_setup(toml);
+  auto reference = make_trainer(s);
+  reference->fit(*s.train, s.validation.get());
+  auto first = make_trainer(s);
+  auto snapshot = std::make_shared<Snapshot>(5);
+  first->add_callback(snapshot);
+  first->fit(*s.train, s.validation.get());
+  auto resumed = make_trainer(s);
+  resumed->load_state(snapshot->state);
+  resumed->fit(*s.train, s.validation.get());
+  expect_same_parameters(reference->model(), resumed->model());
+  EXPECT_EQ(resumed->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
+
+  // The same run in fp32 ends elsewhere, and does not accept the bf16 state.
+  TrainingSetup fp32 = make_setup(std::string(toml).replace(std::string(toml).find("precision = \"bf16\""), 18,
+                                                             "precision = \"fp32\""));
+  auto other = make_trainer(fp32);
+  try {
+    other->load_state(snapshot->state);
+    FAIL() << "a bf16 state was loaded into an fp32 trainer";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("trained in precision bf16, this trainer runs fp32"), std::string::npos)
+        << e.what();
+  }
+  other->fit(*fp32.train, fp32.validation.get());
+  EXPECT_NE(other->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
 }
 
 TEST(Trainer, NonFiniteLossStopsWithTheStepUnderRaise) {
