@@ -109,6 +109,20 @@ struct ForwardResult {
   Tensor saved;          // the probabilities as backward keeps them: in the operands' dtype
 };
 
+// C_b = alpha op(A_b) op(B_b) + beta C_b for each of the `batch` products (operands `stride_*` apart):
+// one batched call for 16-bit operands, whose per-head products are too small to pay a call each.
+template <class T, class Op>
+void products(bool ta, bool tb, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+              const Op* a, std::int64_t stride_a, std::int64_t lda, const Op* b, std::int64_t stride_b,
+              std::int64_t ldb, T beta, T* c, std::int64_t stride_c, std::int64_t ldc) {
+  if constexpr (std::is_same_v<T, Op>) {
+    for (std::int64_t i = 0; i < batch; ++i)
+      blas::gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
+  } else {
+    blas::gemm_batched(ta, tb, batch, m, n, k, alpha, a, stride_a, lda, b, stride_b, ldb, beta, c, stride_c, ldc);
+  }
+}
+
 // `t` (of the result type T) as a product operand of type Op: itself when S is T, else a 16-bit copy.
 template <class T, class Op>
 Tensor as_operand(const Tensor& t) {
@@ -130,10 +144,10 @@ ForwardResult attention_forward(const Tensor& q, const Tensor& k, const Tensor& 
   const Op* kp = k.data<Op>();
   const T* mp = mask.defined() ? mask.data<T>() : nullptr;
   const T neg_inf = -std::numeric_limits<T>::infinity();
+  if (mp != nullptr) std::copy(mp, mp + B * L * S, probs);
+  products<T, Op>(false, true, B, L, S, E, scale, qp, L * E, E, kp, S * E, E, mp != nullptr ? T(1) : T(0), probs, L * S, S);
   for (std::int64_t b = 0; b < B; ++b) {
     T* s = probs + b * L * S;
-    if (mp != nullptr) std::copy(mp + b * L * S, mp + (b + 1) * L * S, s);
-    blas::gemm(false, true, L, S, E, scale, qp + b * L * E, E, kp + b * S * E, E, mp != nullptr ? T(1) : T(0), s, S);
     if (is_causal)
       for (std::int64_t i = 0; i < L; ++i)
         for (std::int64_t j = i + 1; j < S; ++j) s[i * S + j] = neg_inf;
@@ -150,8 +164,7 @@ ForwardResult attention_forward(const Tensor& q, const Tensor& k, const Tensor& 
   const Op* wp = weights.data<Op>();
   const Op* vp = v.data<Op>();
   T* op = r.output.data<T>();
-  for (std::int64_t b = 0; b < B; ++b)
-    blas::gemm(false, false, L, Ev, S, T(1), wp + b * L * S, S, vp + b * S * Ev, Ev, T(0), op + b * L * Ev, Ev);
+  products<T, Op>(false, false, B, L, Ev, S, T(1), wp, L * S, S, vp, S * Ev, Ev, T(0), op, L * Ev, Ev);
   return r;
 }
 
@@ -178,7 +191,7 @@ BackwardResult attention_backward(const Tensor& grad_out, const Tensor& q, const
   r.grad_key = empty(Shape{B, S, E}, dtype_of<T>());
   r.grad_value = empty(Shape{B, S, Ev}, dtype_of<T>());
   r.grad_scores = empty(Shape{B, L, S}, dtype_of<T>());
-  Tensor scores_operand = widened ? empty(Shape{L, S}, dtype_of<Op>()) : Tensor();  // one batch's dS as Op
+  Tensor scores_operand = widened ? empty(Shape{B, L, S}, dtype_of<Op>()) : Tensor();  // dS as Op
   const Op* gp = go.data<Op>();
   const Op* qp = q.data<Op>();
   const Op* kp = k.data<Op>();
@@ -190,14 +203,12 @@ BackwardResult attention_backward(const Tensor& grad_out, const Tensor& q, const
   T* dk = r.grad_key.data<T>();
   T* dv = r.grad_value.data<T>();
   T* ds = r.grad_scores.data<T>();
+  // dV = W^T dO; dW = dO V^T, then through dropout, then through the softmax (in place, in ds).
+  products<T, Op>(true, false, B, S, Ev, L, T(1), wp, L * S, S, gp, L * Ev, Ev, T(0), dv, S * Ev, Ev);
+  products<T, Op>(false, true, B, L, S, Ev, T(1), gp, L * Ev, Ev, vp, S * Ev, Ev, T(0), ds, L * S, S);
   for (std::int64_t b = 0; b < B; ++b) {
-    const Op* g_b = gp + b * L * Ev;
     const Op* p_b = pp + b * L * S;
     T* ds_b = ds + b * L * S;
-    // dV = W^T dO
-    blas::gemm(true, false, S, Ev, L, T(1), wp + b * L * S, S, g_b, Ev, T(0), dv + b * S * Ev, Ev);
-    // dW = dO V^T, then through dropout, then through the softmax.
-    blas::gemm(false, true, L, S, Ev, T(1), g_b, Ev, vp + b * S * Ev, Ev, T(0), ds_b, S);
     for (std::int64_t i = 0; i < L; ++i) {
       T* row = ds_b + i * S;
       const Op* p_row = p_b + i * S;
@@ -207,16 +218,16 @@ BackwardResult attention_backward(const Tensor& grad_out, const Tensor& q, const
       for (std::int64_t j = 0; j < S; ++j) dot += row[j] * convert_element<T>(p_row[j]);
       for (std::int64_t j = 0; j < S; ++j) row[j] = convert_element<T>(p_row[j]) * (row[j] - dot);
     }
-    const Op* ds_operand = nullptr;
-    if constexpr (widened) {
-      convert(ds_b, scores_operand.data<Op>(), L * S);
-      ds_operand = scores_operand.data<Op>();
-    } else {
-      ds_operand = ds_b;
-    }
-    blas::gemm(false, false, L, E, S, scale, ds_operand, S, kp + b * S * E, E, T(0), dq + b * L * E, E);
-    blas::gemm(true, false, S, E, L, scale, ds_operand, S, qp + b * L * E, E, T(0), dk + b * S * E, E);
   }
+  const Op* ds_operand = nullptr;
+  if constexpr (widened) {
+    convert(ds, scores_operand.data<Op>(), B * L * S);
+    ds_operand = scores_operand.data<Op>();
+  } else {
+    ds_operand = ds;
+  }
+  products<T, Op>(false, false, B, L, E, S, scale, ds_operand, L * S, S, kp, S * E, E, T(0), dq, L * E, E);
+  products<T, Op>(true, false, B, S, E, L, scale, ds_operand, L * S, S, qp, L * E, E, T(0), dk, S * E, E);
   return r;
 }
 

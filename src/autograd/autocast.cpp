@@ -101,16 +101,30 @@ Tensor to_low_precision(const Tensor& t, DType dtype) {
   return out;
 }
 
-Tensor cast_for_autocast(const Tensor& t, DType dtype) {
-  if (depth == 0) return to_low_precision(t, dtype);
+Tensor saved_operand(const Tensor& source, const Tensor& copy) {
+  return !source.requires_grad() && source.is_contiguous() ? source.detach() : copy;
+}
+
+Tensor operand_for_backward(const Tensor& saved, DType dtype) {
+  return saved.dtype() == dtype ? saved : to_low_precision(saved, dtype);
+}
+
+Tensor find_autocast_copy(const Tensor& t, DType dtype) {
   const ViewKey key{t.storage().get(), t.offset(), t.shape(), t.strides(), dtype};
-  const std::uint64_t version = t.storage()->version();
   if (auto it = cache.find(key); it != cache.end()) {
     const auto source = it->second.source.lock();
-    if (source.get() == key.storage && it->second.version == version) {
+    if (source.get() == key.storage && it->second.version == t.storage()->version()) {
       if (auto copy = it->second.copy.lock()) return Tensor(copy);
     }
   }
+  return Tensor();
+}
+
+Tensor cast_for_autocast(const Tensor& t, DType dtype) {
+  if (depth == 0) return to_low_precision(t, dtype);
+  if (Tensor found = find_autocast_copy(t, dtype); found.defined()) return found;
+  const ViewKey key{t.storage().get(), t.offset(), t.shape(), t.strides(), dtype};
+  const std::uint64_t version = t.storage()->version();
   Tensor out = to_low_precision(t.detach(), dtype);
   cache[key] = CachedCopy{t.storage(), version, out.impl_ptr()};
   if (cache.size() >= sweep_at) sweep();

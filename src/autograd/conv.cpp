@@ -308,10 +308,10 @@ Tensor conv2d_autocast(const Tensor& input, const Tensor& weight, const Tensor& 
       const bool want_input = input.requires_grad(), want_weight = weight.requires_grad();
       const bool want_bias = bias.defined() && bias.requires_grad();
       record(out, "Conv2dBackward", {&input, &weight, &bias},
-             [xs = SavedTensor(x), ws = SavedTensor(w), g, want_input, want_weight, want_bias](
-                 const Tensor& grad_out, std::span<Tensor> grads) {
-               ConvGrads r = conv_backward<float, S>(grad_out, xs.unpack("conv2d"), ws.unpack("conv2d"), g,
-                                                     want_input, want_weight, want_bias);
+             [xs = SavedTensor(autograd::saved_operand(input, x)), ws = SavedTensor(w), g, want_input, want_weight,
+              want_bias, dtype](const Tensor& grad_out, std::span<Tensor> grads) {
+               ConvGrads r = conv_backward<float, S>(grad_out, autograd::operand_for_backward(xs.unpack("conv2d"), dtype),
+                                                     ws.unpack("conv2d"), g, want_input, want_weight, want_bias);
                grads[0] = r.input;
                grads[1] = r.weight;
                grads[2] = r.bias;

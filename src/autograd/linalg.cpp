@@ -194,11 +194,12 @@ Tensor linear_autocast(const Tensor& x, const Tensor& weight, const Tensor& bias
     const bool grad_x = x.requires_grad(), grad_w = weight.requires_grad();
     const bool grad_b = bias.defined() && bias.requires_grad();
     record(out, "LinearBackward", {&x, &weight, &bias},
-           [xs = SavedTensor(xl), ws = SavedTensor(wl), grad_x, grad_w, grad_b, dtype](const Tensor& g,
-                                                                                        std::span<Tensor> grads) {
+           [xs = SavedTensor(autograd::saved_operand(x, xl)), ws = SavedTensor(wl), grad_x, grad_w, grad_b,
+            dtype](const Tensor& g, std::span<Tensor> grads) {
              const Tensor gl = to_low_precision(g, dtype);
-             if (grad_x) grads[0] = mm_low(gl, ws.unpack("linear"));                        // dx = g W
-             if (grad_w) grads[1] = mm_low(transpose(gl, 0, 1), xs.unpack("linear"));       // dW = g^T x
+             if (grad_x) grads[0] = mm_low(gl, ws.unpack("linear"));  // dx = g W
+             if (grad_w)                                             // dW = g^T x
+               grads[1] = mm_low(transpose(gl, 0, 1), autograd::operand_for_backward(xs.unpack("linear"), dtype));
              if (grad_b) grads[2] = column_sums<float>(g.is_contiguous() ? g : g.contiguous_copy());
            });
   }

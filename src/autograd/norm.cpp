@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "descent/autograd/functional.hpp"
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/ops.hpp"
 #include "kernels.hpp"
 
@@ -296,10 +297,15 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (autograd::any_needs_grad({&input, &weight, &bias})) {
       const std::array<bool, 3> want{input.requires_grad(), weight.defined() && weight.requires_grad(),
                                      bias.defined() && bias.requires_grad()};
+      // Under autocast the input is kept in 16 bits (the statistics and all arithmetic stay float32).
+      const DType low = autograd::autocast_dtype(input);
+      const Tensor kept = low == DType::Float32 ? saved.x : autograd::cast_for_autocast(saved.x, low);
       record(out, "BatchNormBackward", {&input, &weight, &bias},
-             [xs = SavedTensor(saved.x), ws = SavedTensor(saved.w), mean = saved.mean, invstd = saved.invstd, layout,
+             [xs = SavedTensor(kept), ws = SavedTensor(saved.w), mean = saved.mean, invstd = saved.invstd, layout,
               training, want, grain](const Tensor& grad_out, std::span<Tensor> grads) {
-               const BatchNormSaved unpacked{xs.unpack("batch_norm"), ws.unpack("batch_norm"), mean, invstd};
+               const Tensor& x = xs.unpack("batch_norm");
+               const BatchNormSaved unpacked{x.dtype() == dtype_of<T>() ? x : x.to(dtype_of<T>()),
+                                             ws.unpack("batch_norm"), mean, invstd};
                auto [gx, gw, gb] = batch_norm_backward<T>(grad_out.contiguous_copy(), unpacked, layout, training, want, grain);
                grads[0] = gx;
                grads[1] = gw;

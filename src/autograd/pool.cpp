@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/functional.hpp"
 #include "descent/autograd/ops.hpp"
 #include "kernels.hpp"
@@ -74,6 +75,37 @@ std::int64_t plane_grain(const PoolGeometry& g) {
 template <class T>
 void max_pool_forward(const T* x, const PoolGeometry& g, T* out, std::int64_t* argmax) {
   const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+  if (g.kernel.h == 2 && g.kernel.w == 2 && g.stride.h == 2 && g.stride.w == 2 && g.padding.h == 0 &&
+      g.padding.w == 0 && g.dilation.h == 1 && g.dilation.w == 1 && 2 * g.out_h <= g.height &&
+      2 * g.out_w <= g.width) {
+    // The common 2x2 window, stride 2, every window inside the input (no ceil_mode overhang): the general loop below with its bounds worked out, the same four
+    // taps in the same order and the same selection rule.
+    parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t p = lo; p < hi; ++p)
+        for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+          const T* top = x + p * in_plane + 2 * oh * g.width;
+          const T* bottom = top + g.width;
+          T* o = out + p * out_plane + oh * g.out_w;
+          std::int64_t* a = argmax + p * out_plane + oh * g.out_w;
+          const std::int64_t base = 2 * oh * g.width;
+          for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+            const T taps[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
+            const std::int64_t index[4] = {base + 2 * ow, base + 2 * ow + 1, base + g.width + 2 * ow,
+                                           base + g.width + 2 * ow + 1};
+            T best = taps[0];
+            std::int64_t best_index = index[0];
+            for (int t = 1; t < 4; ++t) {
+              const bool take = (taps[t] > best) | (taps[t] != taps[t]);
+              best = take ? taps[t] : best;
+              best_index = take ? index[t] : best_index;
+            }
+            o[ow] = best;
+            a[ow] = best_index;
+          }
+        }
+    });
+    return;
+  }
   parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t p = lo; p < hi; ++p) {
       const T* src = x + p * in_plane;
@@ -168,23 +200,39 @@ Tensor max_pool2d(const Tensor& input, Size2d kernel_size, std::optional<Size2d>
     Tensor out = empty(g.out_shape, input.dtype());
     Tensor argmax = empty(g.out_shape, DType::Int64);
     max_pool_forward<T>(x.data<T>(), g, out.data<T>(), argmax.data<std::int64_t>());
-    if (autograd::needs_grad(input)) {
+    if (!autograd::needs_grad(input)) return out;
+    // The gradient goes to each window's chosen element.
+    const auto scatter = [g](const Tensor& grad_out, const Tensor& argmax_of, const Shape& input_shape) {
+      const Tensor gy = grad_out.contiguous_copy();
+      Tensor gx = zeros(input_shape, gy.dtype());
+      const T* gyp = gy.data<T>();
+      const std::int64_t* idx = argmax_of.data<std::int64_t>();
+      T* gxp = gx.data<T>();
+      const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+      parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t p = lo; p < hi; ++p)
+          for (std::int64_t i = 0; i < out_plane; ++i) gxp[p * in_plane + idx[p * out_plane + i]] += gyp[p * out_plane + i];
+      });
+      return gx;
+    };
+    if (const DType low = autograd::autocast_dtype(input); low != DType::Float32) {
+      // Under autocast the 16-bit input is saved instead of the indices (the activation before the pool
+      // already keeps that very copy) and backward finds the chosen elements again in it; where two
+      // elements of a window round to the same 16-bit value, the first of them receives the gradient.
       record(out, "MaxPool2dBackward", {&input},
-             [argmax, g, input_shape = input.shape()](const Tensor& grad_out, std::span<Tensor> grads) {
-               const Tensor gy = grad_out.contiguous_copy();
-               Tensor gx = zeros(input_shape, gy.dtype());
-               const T* gyp = gy.data<T>();
-               const std::int64_t* idx = argmax.data<std::int64_t>();
-               T* gxp = gx.data<T>();
-               const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
-               parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
-                 for (std::int64_t p = lo; p < hi; ++p)
-                   for (std::int64_t i = 0; i < out_plane; ++i)
-                     gxp[p * in_plane + idx[p * out_plane + i]] += gyp[p * out_plane + i];
-               });
-               grads[0] = gx;
+             [xs = autograd::SavedTensor(autograd::cast_for_autocast(x, low)), g, scatter, input_shape = input.shape()](
+                 const Tensor& grad_out, std::span<Tensor> grads) {
+               const Tensor wide = xs.unpack("max_pool2d").to(dtype_of<T>());
+               Tensor values = empty(g.out_shape, dtype_of<T>()), found = empty(g.out_shape, DType::Int64);
+               max_pool_forward<T>(wide.data<T>(), g, values.data<T>(), found.data<std::int64_t>());
+               grads[0] = scatter(grad_out, found, input_shape);
              });
+      return out;
     }
+    record(out, "MaxPool2dBackward", {&input},
+           [argmax, scatter, input_shape = input.shape()](const Tensor& grad_out, std::span<Tensor> grads) {
+             grads[0] = scatter(grad_out, argmax, input_shape);
+           });
     return out;
   });
 }

@@ -100,13 +100,19 @@ void run_step_bench(const StepBenchOptions& o) {
   for (std::int64_t i = 0; i < o.warmup; ++i) trainer.train_batch(batch);
 
   // Activation memory: what one forward pass leaves allocated for backward (its saved tensors and
-  // output), measured once with the allocator's counters.
-  std::size_t activation_bytes = 0;
+  // output), measured once with the allocator's counters; the 16-bit copies of the weights, made once
+  // per step, are counted apart.
+  std::size_t activation_bytes = 0, weight_copy_bytes = 0;
   {
     const std::size_t before = CachingAllocator::instance().stats().bytes_in_use;
     Autocast autocast(options.precision);
     Tensor loss = trainer.loss()(trainer.model().forward(batch.inputs), batch.targets);
-    activation_bytes = CachingAllocator::instance().stats().bytes_in_use - before;
+    const std::size_t after = CachingAllocator::instance().stats().bytes_in_use;
+    if (options.precision != Precision::Float32)
+      for (const Tensor& param : trainer.model().parameters())
+        if (Tensor copy = autograd::find_autocast_copy(param, precision_dtype(options.precision)); copy.defined())
+          weight_copy_bytes += CachingAllocator::size_class(copy.storage()->nbytes());
+    activation_bytes = after - before - weight_copy_bytes;
   }
   trainer.model().zero_grad();
 
@@ -129,6 +135,7 @@ void run_step_bench(const StepBenchOptions& o) {
                            {"bf16_kernel", blas::bf16_kernel_name(blas::bf16_kernel())},
                            {"parameters", trainer.model().parameter_count()},
                            {"activation_bytes", activation_bytes},
+                           {"weight_copy_bytes", weight_copy_bytes},
                            {"ms_per_step", times[times.size() / 2]},
                            {"ms_p10", times[times.size() / 10]},
                            {"ms_p90", times[times.size() * 9 / 10]},

@@ -65,7 +65,10 @@ struct Problem {
   bool trans_a, trans_b;
   std::int64_t m, n, k, lda, ldb, ldc;
   float alpha, beta;
-  auto tie() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta); }
+  std::int64_t batch = 1, stride_a = 0, stride_b = 0, stride_c = 0;  // batch > 1: 3-D descriptors
+  auto tie() const {
+    return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta, batch, stride_a, stride_b, stride_c);
+  }
   bool operator<(const Problem& o) const { return tie() < o.tie(); }
 };
 
@@ -84,11 +87,15 @@ struct OneDnn {
     std::lock_guard lock(mutex);
     if (auto it = primitives.find(p); it != primitives.end()) return it->second;
     using dnnl::memory;
-    const memory::desc a({p.m, p.k}, memory::data_type::bf16,
-                         p.trans_a ? memory::dims{1, p.lda} : memory::dims{p.lda, 1});
-    const memory::desc b({p.k, p.n}, memory::data_type::bf16,
-                         p.trans_b ? memory::dims{1, p.ldb} : memory::dims{p.ldb, 1});
-    const memory::desc c({p.m, p.n}, memory::data_type::f32, memory::dims{p.ldc, 1});
+    const auto desc = [&](memory::dims shape, memory::dims strides, std::int64_t batch_stride, memory::data_type t) {
+      if (p.batch == 1) return memory::desc(shape, t, strides);
+      return memory::desc({p.batch, shape[0], shape[1]}, t, {batch_stride, strides[0], strides[1]});
+    };
+    const memory::desc a = desc({p.m, p.k}, p.trans_a ? memory::dims{1, p.lda} : memory::dims{p.lda, 1}, p.stride_a,
+                                memory::data_type::bf16);
+    const memory::desc b = desc({p.k, p.n}, p.trans_b ? memory::dims{1, p.ldb} : memory::dims{p.ldb, 1}, p.stride_b,
+                                memory::data_type::bf16);
+    const memory::desc c = desc({p.m, p.n}, memory::dims{p.ldc, 1}, p.stride_c, memory::data_type::f32);
     dnnl::primitive_attr attr;
     if (p.alpha != 1.0f) attr.set_output_scales(0, {p.alpha});
     if (p.beta != 0.0f) {
@@ -123,8 +130,21 @@ struct OneDnn {
   // descent's pool; panels are multiples of 64 wide so that every thread's kernel runs full blocks.
   void run(const Problem& p, const BFloat16* a, const BFloat16* b, float* c) {
     const int threads = num_threads();
-    if (threads <= 1 || p.m * p.n * p.k < (std::int64_t(1) << 21)) {
+    if (threads <= 1 || p.batch * p.m * p.n * p.k < (std::int64_t(1) << 21)) {
       run_single(p, a, b, c);
+      return;
+    }
+    if (p.batch > 1) {  // whole products per thread
+      const std::int64_t share = (p.batch + threads - 1) / threads;
+      parallel_for(0, threads, 1, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t t = lo; t < hi; ++t) {
+          const std::int64_t first = t * share, count = std::min(share, p.batch - first);
+          if (count <= 0) continue;
+          Problem q = p;
+          q.batch = count;
+          run_single(q, a + first * p.stride_a, b + first * p.stride_b, c + first * p.stride_c);
+        }
+      });
       return;
     }
     const bool by_columns = p.n >= p.m;
@@ -199,6 +219,32 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   widen_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_batched(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k,
+                  float alpha, const BFloat16* a, std::int64_t stride_a, std::int64_t lda, const BFloat16* b,
+                  std::int64_t stride_b, std::int64_t ldb, float beta, float* c, std::int64_t stride_c,
+                  std::int64_t ldc) {
+  if (batch == 0 || m == 0 || n == 0) return;
+  if (bf16_kernel() == Bf16Kernel::Widen || batch == 1 || k <= 1) {
+    for (std::int64_t i = 0; i < batch; ++i)
+      gemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
+    return;
+  }
+  Problem p{trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta};
+  p.batch = batch;
+  p.stride_a = stride_a;
+  p.stride_b = stride_b;
+  p.stride_c = stride_c;
+  onednn().run(p, a, b, c);
+}
+
+void gemm_batched(bool trans_a, bool trans_b, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k,
+                  float alpha, const Float16* a, std::int64_t stride_a, std::int64_t lda, const Float16* b,
+                  std::int64_t stride_b, std::int64_t ldb, float beta, float* c, std::int64_t stride_c,
+                  std::int64_t ldc) {
+  for (std::int64_t i = 0; i < batch; ++i)
+    gemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
 }
 
 }  // namespace descent::blas

@@ -127,6 +127,16 @@ std::vector<OpCase> cases() {
        [](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], Tensor(), 1, 2, 2, 2); }},
       {"attention with a mask", {{2, 3, 5, 8}, {2, 3, 7, 8}, {2, 3, 7, 6}, {5, 7}},
        [](const std::vector<Tensor>& t) { return scaled_dot_product_attention(t[0], t[1], t[2], mul(t[3], 0.5)); }},
+      {"conv2d, batch norm, relu and max pooling (16-bit saved tensors)", {{4, 3, 8, 8}, {5, 3, 3, 3}},
+       [](const std::vector<Tensor>& t) {
+         const Tensor y = batch_norm(conv2d(t[0], t[1], Tensor(), 1, 1), Tensor(), Tensor(), Tensor(), Tensor(), true);
+         return max_pool2d(relu(y), 2);
+       }},
+      {"linear and the saving activations", {{6, 9}, {7, 9}},
+       [](const std::vector<Tensor>& t) {
+         const Tensor y = linear(t[0], t[1]);
+         return add(add(sigmoid(y), tanh(y)), add(gelu(y), add(silu(y), leaky_relu(y, 0.1))));
+       }},
       {"causal attention", {{2, 6, 8}, {2, 6, 8}, {2, 6, 4}},
        [](const std::vector<Tensor>& t) {
          return scaled_dot_product_attention(t[0], t[1], t[2], Tensor(), 0.0, true);
@@ -283,6 +293,44 @@ TEST(Autocast, Float16GradientsUnderflowWithoutLossScalingAndSurviveWithIt) {
   const Tensor scaled = gradient(Precision::Float16, 65536.0);
   EXPECT_EQ(sum(abs(unscaled)).item<double>(), 0.0) << "the float16 output gradient should underflow";
   EXPECT_LT(relative_error(scaled, reference), tolerance(Precision::Float16));
+}
+
+}  // namespace
+}  // namespace descent
+
+#include "descent/core/allocator.hpp"
+
+namespace descent {
+namespace {
+
+// The activations a forward pass keeps for backward take at most 0.55x the bytes under bfloat16: a batch
+// of data is kept as it is, each ReLU keeps its output once in 16 bits (shared with the next product's
+// saved operand), and a conv, batch norm, ReLU, max-pool block keeps 16-bit tensors only.
+std::size_t kept_bytes(Precision precision, const std::function<Tensor()>& forward) {
+  const std::size_t before = CachingAllocator::instance().stats().bytes_in_use;
+  Autocast scope(precision);
+  const Tensor out = forward();
+  return CachingAllocator::instance().stats().bytes_in_use - before;
+}
+
+TEST(Autocast, SavedActivationsTakeAtMostHalfTheBytesPlusAMargin) {
+  Generator gen(6);
+  const Tensor x = randn(Shape{512, 64}, gen), image = randn(Shape{32, 3, 16, 16}, gen);
+  Tensor w1 = randn(Shape{256, 64}, gen), w2 = randn(Shape{256, 256}, gen), k = randn(Shape{16, 3, 3, 3}, gen);
+  for (Tensor* t : {&w1, &w2, &k}) t->set_requires_grad(true);
+  // Each ends in a sum, as a loss does: what stays allocated is what backward needs.
+  const auto mlp = [&] { return sum(relu(linear(relu(linear(x, w1)), w2))); };
+  const auto cnn = [&] {
+    const Tensor y = batch_norm(conv2d(image, k, Tensor(), 1, 1), Tensor(), Tensor(), Tensor(), Tensor(), true);
+    return sum(max_pool2d(relu(y), 2));
+  };
+  for (const auto& [name, f, weights] :
+       {std::tuple{"mlp", std::function<Tensor()>(mlp), std::size_t((256 * 64 + 256 * 256) * 2)},
+        std::tuple{"conv block", std::function<Tensor()>(cnn), std::size_t(16 * 27 * 2)}}) {
+    const std::size_t fp32 = kept_bytes(Precision::Float32, f);
+    const std::size_t bf16 = kept_bytes(Precision::BFloat16, f) - weights;  // the weights' copies are not activations
+    EXPECT_LE(double(bf16), 0.55 * double(fp32)) << name << ": " << bf16 << " bytes in bf16, " << fp32 << " in fp32";
+  }
 }
 
 }  // namespace

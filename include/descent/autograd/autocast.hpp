@@ -47,6 +47,13 @@ DType autocast_dtype(const Tensor& a);
 // source and the copy are alive and the source is unchanged (the cache holds neither), so a weight is
 // converted once per step and an activation saved by two operations is stored once.
 Tensor cast_for_autocast(const Tensor& t, DType dtype);
+// The copy of `t` in `dtype` the current scope holds, if one is alive (undefined otherwise).
+Tensor find_autocast_copy(const Tensor& t, DType dtype);
+// What a product saves of an operand whose 16-bit copy is `copy`: the float32 source itself when it is a
+// tensor outside the graph (a batch of data: alive anyway, so keeping it costs nothing, and the copy is
+// made again in backward), else the copy. operand_for_backward undoes it.
+Tensor saved_operand(const Tensor& source, const Tensor& copy);
+Tensor operand_for_backward(const Tensor& saved, DType dtype);
 // An uncached contiguous conversion (gradients in backward).
 Tensor to_low_precision(const Tensor& t, DType dtype);
 
