@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "descent/autograd/autocast.hpp"
 #include "descent/autograd/functional.hpp"
 #include "descent/autograd/node.hpp"
 #include "descent/nn/init.hpp"
@@ -33,10 +34,12 @@ class LSTMCellNode final : public autograd::Node {
       Tensor grad_gates = empty(Shape{n, 4 * hidden}, g.dtype());
       Tensor grad_c = empty(Shape{n, hidden}, g.dtype());
       const T* gp = g.data<T>();
-      const T* act = activations_.data<T>();
-      const Tensor& c_prev = c_prev_.unpack(name());
+      // Under autocast the node keeps 16-bit copies; the arithmetic is float32 either way.
+      const auto wide = [](const Tensor& t) { return t.dtype() == dtype_of<T>() ? t : t.to(dtype_of<T>()); };
+      const Tensor activations = wide(activations_), c_prev = wide(c_prev_.unpack(name())), c_tanh = wide(c_tanh_);
+      const T* act = activations.data<T>();
       const T* cp = c_prev.data<T>();
-      const T* tc = c_tanh_.data<T>();
+      const T* tc = c_tanh.data<T>();
       T* dg = grad_gates.data<T>();
       T* dc = grad_c.data<T>();
       for (std::int64_t r = 0; r < n; ++r) {
@@ -115,7 +118,13 @@ Tensor lstm_cell_pointwise(const Tensor& gates, const Tensor& c_prev) {
       }
     }
     if (autograd::needs_grad(gates, c_prev)) {
-      autograd::attach(out, std::make_shared<LSTMCellNode>(activations, c_in, c_tanh, c_prev.requires_grad()),
+      const DType low = autograd::autocast_dtype(gates);  // 16-bit saved tensors under autocast
+      const auto keep = [low](const Tensor& t) {
+        return low == DType::Float32 ? t : autograd::to_low_precision(t, low);
+      };
+      autograd::attach(out,
+                       std::make_shared<LSTMCellNode>(keep(activations), keep(c_in), keep(c_tanh),
+                                                      c_prev.requires_grad()),
                        {&gates, &c_prev});
     }
     return out;
