@@ -6,6 +6,7 @@
 #include "descent/core/simd.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define DESCENT_HAVE_F16C_PATH 1
 #endif
@@ -38,7 +39,11 @@ void from_bfloat16_block(const std::uint16_t* DESCENT_RESTRICT src, float* DESCE
 
 #ifdef DESCENT_HAVE_F16C_PATH
 bool have_f16c() {
-  static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool yes = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;  // CPUID leaf 1: ECX bit 29 is F16C (not every compiler
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;  // knows "f16c" as a feature name)
+    return (ecx & bit_F16C) != 0 && __builtin_cpu_supports("avx");
+  }();
   return yes;
 }
 

@@ -1,6 +1,8 @@
 // Black-box tests of the `descent` program: output format, exit status and error messages.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -79,6 +81,25 @@ TEST(BenchStep, PrintsOneJsonObject) {
   auto json = nlohmann::json::parse(last_line(result.output));
   EXPECT_GT(json["ms_per_step"].get<double>(), 0.0);
   EXPECT_EQ(json["model"], "simplenet");
+}
+
+TEST(BenchStep, MixedPrecisionPresetsKeepFewerActivationBytes) {
+  std::map<std::string, nlohmann::json> runs;
+  for (const char* precision : {"fp32", "bf16", "fp16"}) {
+    auto result = run_descent(std::string("bench step --model cnn2c2d --batch 16 --steps 2 --warmup 1 --precision ") +
+                              precision);
+    ASSERT_EQ(result.status, 0) << result.output;
+    runs[precision] = nlohmann::json::parse(last_line(result.output));
+    EXPECT_EQ(runs[precision]["precision"], precision);
+    EXPECT_EQ(runs[precision]["steps_skipped"], 0);
+  }
+  for (const char* precision : {"bf16", "fp16"}) {
+    EXPECT_LE(runs[precision]["activation_bytes"].get<double>(), 0.55 * runs["fp32"]["activation_bytes"].get<double>());
+    EXPECT_GT(runs[precision]["weight_copy_bytes"].get<double>(), 0.0);
+  }
+  auto bad = run_descent("bench step --model mlp --precision fp8");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("fp8"), std::string::npos) << bad.output;
 }
 
 TEST(Program, ZeroForAPositiveOptionNamesTheOptionAndWhatItWants) {

@@ -74,6 +74,27 @@ void expect_same_parameters(nn::Module& a, nn::Module& b) {
   }
 }
 
+// Trains `s` to the end, once straight through and once restored from a snapshot taken after step `at`;
+// returns {the uninterrupted trainer, the resumed one, the snapshot}.
+struct ResumeRun {
+  std::unique_ptr<Trainer> reference, resumed;
+  TrainingState snapshot;
+};
+ResumeRun run_and_resume(const TrainingSetup& s, std::int64_t at) {
+  ResumeRun r;
+  r.reference = make_trainer(s);
+  r.reference->fit(*s.train, s.validation.get());
+  auto first = make_trainer(s);
+  auto snapshot = std::make_shared<Snapshot>(at);
+  first->add_callback(snapshot);
+  first->fit(*s.train, s.validation.get());
+  r.resumed = make_trainer(s);
+  r.resumed->load_state(snapshot->state);
+  r.resumed->fit(*s.train, s.validation.get());
+  r.snapshot = snapshot->state;
+  return r;
+}
+
 const char* kSeeds = R"(
 [data]
 dataset = "linear_regression"
@@ -179,31 +200,24 @@ epochs = 2
 precision = "bf16"
 )";
   TrainingSetup s = make_setup(toml);
-  auto reference = make_trainer(s);
-  reference->fit(*s.train, s.validation.get());
-  auto first = make_trainer(s);
-  auto snapshot = std::make_shared<Snapshot>(5);
-  first->add_callback(snapshot);
-  first->fit(*s.train, s.validation.get());
-  auto resumed = make_trainer(s);
-  resumed->load_state(snapshot->state);
-  resumed->fit(*s.train, s.validation.get());
-  expect_same_parameters(reference->model(), resumed->model());
-  EXPECT_EQ(resumed->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
+  const ResumeRun run = run_and_resume(s, 5);
+  expect_same_parameters(run.reference->model(), run.resumed->model());
+  EXPECT_EQ(run.resumed->history().back().metrics.at("val_loss"),
+            run.reference->history().back().metrics.at("val_loss"));
 
   // The same run in fp32 ends elsewhere, and does not accept the bf16 state.
   TrainingSetup fp32 = make_setup(std::string(toml).replace(std::string(toml).find("precision = \"bf16\""), 18,
                                                              "precision = \"fp32\""));
   auto other = make_trainer(fp32);
   try {
-    other->load_state(snapshot->state);
+    other->load_state(run.snapshot);
     FAIL() << "a bf16 state was loaded into an fp32 trainer";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("trained in precision bf16, this trainer runs fp32"), std::string::npos)
         << e.what();
   }
   other->fit(*fp32.train, fp32.validation.get());
-  EXPECT_NE(other->history().back().metrics.at("val_loss"), reference->history().back().metrics.at("val_loss"));
+  EXPECT_NE(other->history().back().metrics.at("val_loss"), run.reference->history().back().metrics.at("val_loss"));
 }
 
 TEST(Trainer, NonFiniteLossStopsWithTheStepUnderRaise) {
@@ -383,13 +397,6 @@ TEST(Trainer, TransformerWithDropoutRestoresBitExactly) {
   for (const auto& [name, generator] : generators)
     has_attention_generator = has_attention_generator || name.find("self_attn.dropout_generator") != std::string::npos;
   ASSERT_TRUE(has_attention_generator) << "the transformer should expose its attention dropout generator";
-  reference->fit(*s.train, s.validation.get());
-  auto first = make_trainer(s);
-  auto snapshot = std::make_shared<Snapshot>(5);
-  first->add_callback(snapshot);
-  first->fit(*s.train, s.validation.get());
-  auto resumed = make_trainer(s);
-  resumed->load_state(snapshot->state);
-  resumed->fit(*s.train, s.validation.get());
-  expect_same_parameters(reference->model(), resumed->model());
+  const ResumeRun run = run_and_resume(s, 5);
+  expect_same_parameters(run.reference->model(), run.resumed->model());
 }
