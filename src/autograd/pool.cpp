@@ -8,6 +8,7 @@
 #include "descent/autograd/autocast.hpp"
 #include "descent/autograd/functional.hpp"
 #include "descent/autograd/ops.hpp"
+#include "descent/core/simd.hpp"
 #include "kernels.hpp"
 
 namespace descent {
@@ -72,37 +73,54 @@ std::int64_t plane_grain(const PoolGeometry& g) {
 }
 
 // Values and flat in-plane indices of each window's maximum.
+// take ? a : b through bit masks: the compiler keeps it free of branches, which on real data (where the
+// running maximum changes unpredictably) cost more than the pooling itself.
+template <class T>
+T pick(bool take, T a, T b) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  const Bits mask = Bits(0) - Bits(take);
+  return __builtin_bit_cast(T, Bits((__builtin_bit_cast(Bits, a) & mask) | (__builtin_bit_cast(Bits, b) & ~mask)));
+}
+
+// One output row of a 2x2, stride-2 max pool: taps top left, top right, bottom left, bottom right (offsets
+// 0, 1, width, width + 1 from the window's corner), a tap taken when greater than the best so far or NaN.
+template <class T>
+void pool_row_2x2(const T* DESCENT_RESTRICT top, std::int64_t width, std::int64_t out_w, std::int64_t base,
+                  T* DESCENT_RESTRICT out, std::int64_t* DESCENT_RESTRICT argmax) {
+  const T* DESCENT_RESTRICT bottom = top + width;
+  for (std::int64_t ow = 0; ow < out_w; ++ow) {
+    const T t1 = top[2 * ow + 1], t2 = bottom[2 * ow], t3 = bottom[2 * ow + 1];
+    T best = top[2 * ow];
+    std::int64_t offset = 0;
+    bool take = int(t1 > best) | int(t1 != t1);
+    best = pick(take, t1, best);
+    offset = pick<std::int64_t>(take, 1, offset);
+    take = int(t2 > best) | int(t2 != t2);
+    best = pick(take, t2, best);
+    offset = pick<std::int64_t>(take, width, offset);
+    take = int(t3 > best) | int(t3 != t3);
+    best = pick(take, t3, best);
+    offset = pick<std::int64_t>(take, width + 1, offset);
+    out[ow] = best;
+    argmax[ow] = base + 2 * ow + offset;
+  }
+}
+
 template <class T>
 void max_pool_forward(const T* x, const PoolGeometry& g, T* out, std::int64_t* argmax) {
   const std::int64_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   if (g.kernel.h == 2 && g.kernel.w == 2 && g.stride.h == 2 && g.stride.w == 2 && g.padding.h == 0 &&
       g.padding.w == 0 && g.dilation.h == 1 && g.dilation.w == 1 && 2 * g.out_h <= g.height &&
       2 * g.out_w <= g.width) {
-    // The common 2x2 window, stride 2, every window inside the input (no ceil_mode overhang): the general loop below with its bounds worked out, the same four
-    // taps in the same order and the same selection rule.
+    // The common 2x2 window, stride 2, every window inside the input (no ceil_mode overhang): the general
+    // loop below with its bounds worked out, the same four taps in the same order and the same selection
+    // rule, written as selects over one output row so that it compiles to vector blends, not branches.
+    const std::int64_t width = g.width, out_w = g.out_w;
     parallel_for(0, g.planes, plane_grain(g), [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t p = lo; p < hi; ++p)
-        for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-          const T* top = x + p * in_plane + 2 * oh * g.width;
-          const T* bottom = top + g.width;
-          T* o = out + p * out_plane + oh * g.out_w;
-          std::int64_t* a = argmax + p * out_plane + oh * g.out_w;
-          const std::int64_t base = 2 * oh * g.width;
-          for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-            const T taps[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
-            const std::int64_t index[4] = {base + 2 * ow, base + 2 * ow + 1, base + g.width + 2 * ow,
-                                           base + g.width + 2 * ow + 1};
-            T best = taps[0];
-            std::int64_t best_index = index[0];
-            for (int t = 1; t < 4; ++t) {
-              const bool take = (taps[t] > best) | (taps[t] != taps[t]);
-              best = take ? taps[t] : best;
-              best_index = take ? index[t] : best_index;
-            }
-            o[ow] = best;
-            a[ow] = best_index;
-          }
-        }
+        for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+          pool_row_2x2(x + p * in_plane + 2 * oh * width, width, out_w, 2 * oh * width,
+                       out + p * out_plane + oh * out_w, argmax + p * out_plane + oh * out_w);
     });
     return;
   }
@@ -123,9 +141,9 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* out, std::int64_t* a
             for (std::int64_t iw = w0; iw < w1; iw += g.dilation.w) {
               // Selects instead of branching: on real data the running maximum changes unpredictably.
               const T v = src[ih * g.width + iw];
-              const bool take = (v > best) | (v != v);
-              best = take ? v : best;
-              best_index = take ? ih * g.width + iw : best_index;
+              const bool take = int(v > best) | int(v != v);
+              best = pick(take, v, best);
+              best_index = pick<std::int64_t>(take, ih * g.width + iw, best_index);
             }
           out[p * out_plane + oh * g.out_w + ow] = best;
           argmax[p * out_plane + oh * g.out_w + ow] = best_index;
