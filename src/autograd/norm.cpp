@@ -122,6 +122,37 @@ Tensor batch_norm_forward(const BatchNormSaved& saved, const Tensor& b, const Te
   return out;
 }
 
+// Under autocast batch norm keeps its input as x_hat = (x - mean) * invstd in 16 bits, a unit-scale tensor
+// whose rounding error does not grow with the channel's mean (the input itself, rounded, would lose the
+// deviations of a channel whose mean dwarfs them); backward rebuilds x = x_hat / invstd + mean.
+Tensor normalized_copy(const Tensor& x, const Tensor& mean, const Tensor& invstd, const ChannelLayout& layout,
+                       DType dtype) {
+  Tensor hat = empty(x.shape(), DType::Float32);
+  const float* xp = x.data<float>();
+  const float* mp = mean.data<float>();
+  const float* ip = invstd.data<float>();
+  float* hp = hat.data<float>();
+  for (std::int64_t n = 0; n < layout.batch; ++n)
+    for (std::int64_t c = 0; c < layout.channels; ++c) {
+      const std::int64_t at = (n * layout.channels + c) * layout.spatial;
+      for (std::int64_t s = 0; s < layout.spatial; ++s) hp[at + s] = (xp[at + s] - mp[c]) * ip[c];
+    }
+  return autograd::to_low_precision(hat, dtype);
+}
+
+Tensor rebuilt_input(const Tensor& hat, const Tensor& mean, const Tensor& invstd, const ChannelLayout& layout) {
+  Tensor x = hat.to(DType::Float32);
+  const float* mp = mean.data<float>();
+  const float* ip = invstd.data<float>();
+  float* xp = x.data<float>();
+  for (std::int64_t n = 0; n < layout.batch; ++n)
+    for (std::int64_t c = 0; c < layout.channels; ++c) {
+      const std::int64_t at = (n * layout.channels + c) * layout.spatial;
+      for (std::int64_t s = 0; s < layout.spatial; ++s) xp[at + s] = xp[at + s] / ip[c] + mp[c];
+    }
+  return x;
+}
+
 // The gradients of batch norm for the ones wanted (the others stay undefined): gx, gw, gb.
 template <class T>
 std::array<Tensor, 3> batch_norm_backward(const Tensor& gy, const BatchNormSaved& saved, const ChannelLayout& layout,
@@ -297,14 +328,14 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (autograd::any_needs_grad({&input, &weight, &bias})) {
       const std::array<bool, 3> want{input.requires_grad(), weight.defined() && weight.requires_grad(),
                                      bias.defined() && bias.requires_grad()};
-      // Under autocast the input is kept in 16 bits (the statistics and all arithmetic stay float32).
+      // Under autocast the normalised input is kept in 16 bits (the statistics and all arithmetic stay float32).
       const DType low = autograd::autocast_dtype(input);
-      const Tensor kept = low == DType::Float32 ? saved.x : autograd::cast_for_autocast(saved.x, low);
+      const Tensor kept = low == DType::Float32 ? saved.x : normalized_copy(saved.x, saved.mean, saved.invstd, layout, low);
       record(out, "BatchNormBackward", {&input, &weight, &bias},
              [xs = SavedTensor(kept), ws = SavedTensor(saved.w), mean = saved.mean, invstd = saved.invstd, layout,
               training, want, grain](const Tensor& grad_out, std::span<Tensor> grads) {
                const Tensor& x = xs.unpack("batch_norm");
-               const BatchNormSaved unpacked{x.dtype() == dtype_of<T>() ? x : x.to(dtype_of<T>()),
+               const BatchNormSaved unpacked{x.dtype() == dtype_of<T>() ? x : rebuilt_input(x, mean, invstd, layout),
                                              ws.unpack("batch_norm"), mean, invstd};
                auto [gx, gw, gb] = batch_norm_backward<T>(grad_out.contiguous_copy(), unpacked, layout, training, want, grain);
                grads[0] = gx;

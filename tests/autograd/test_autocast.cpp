@@ -132,6 +132,11 @@ std::vector<OpCase> cases() {
          const Tensor y = batch_norm(conv2d(t[0], t[1], Tensor(), 1, 1), Tensor(), Tensor(), Tensor(), Tensor(), true);
          return max_pool2d(relu(y), 2);
        }},
+      {"batch norm of channels whose mean dwarfs their spread", {{4, 3, 6, 6}, {4, 3, 3, 3}},
+       [](const std::vector<Tensor>& t) {
+         const Tensor y = batch_norm(add(t[0], 1000.0), Tensor(), Tensor(), Tensor(), Tensor(), true);
+         return conv2d(y, t[1], Tensor(), 1, 1);
+       }},
       {"linear and the saving activations", {{6, 9}, {7, 9}},
        [](const std::vector<Tensor>& t) {
          const Tensor y = linear(t[0], t[1]);
