@@ -1,5 +1,6 @@
 // The 16-bit GEMMs: oneDNN's bfloat16 matmul (AVX512-BF16) or widening to float32 for sgemm.
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -74,8 +75,16 @@ struct Problem {
 
 struct Primitive {
   dnnl::matmul matmul;
-  dnnl::memory::desc a, b, c;
+  dnnl::memory::desc a, b, c, scratchpad;
 };
+
+// Each thread's scratchpad for oneDNN's packing buffers, grown to the largest a primitive asked for and
+// kept: left to oneDNN, every call would map fresh pages and the kernel would clear them each time.
+void* scratchpad(std::size_t bytes) {
+  thread_local std::vector<std::byte> buffer;
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return buffer.data();
+}
 
 struct OneDnn {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
@@ -97,13 +106,15 @@ struct OneDnn {
                                 memory::data_type::bf16);
     const memory::desc c = desc({p.m, p.n}, memory::dims{p.ldc, 1}, p.stride_c, memory::data_type::f32);
     dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (p.alpha != 1.0f) attr.set_output_scales(0, {p.alpha});
     if (p.beta != 0.0f) {
       dnnl::post_ops ops;
       ops.append_sum(p.beta);
       attr.set_post_ops(ops);
     }
-    Primitive made{dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, engine)), a, b, c};
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, engine);
+    Primitive made{dnnl::matmul(pd), a, b, c, pd.scratchpad_desc()};
     if (primitives.size() > 4096) primitives.clear();
     primitives.emplace(p, made);
     return made;
@@ -122,7 +133,9 @@ struct OneDnn {
       single = true;
     }
     dnnl::stream stream(engine);
-    prim.matmul.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    dnnl::memory sm(prim.scratchpad, engine, scratchpad(prim.scratchpad.get_size()));
+    prim.matmul.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm},
+                                 {DNNL_ARG_SCRATCHPAD, sm}});
     stream.wait();
   }
 
