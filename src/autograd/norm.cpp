@@ -122,35 +122,34 @@ Tensor batch_norm_forward(const BatchNormSaved& saved, const Tensor& b, const Te
   return out;
 }
 
+// out[n, c, s] = f(in[n, c, s], mean[c], invstd[c]) over float32 tensors laid out as `layout`.
+template <class F>
+Tensor map_channels(const Tensor& in, const Tensor& mean, const Tensor& invstd, const ChannelLayout& layout, F f) {
+  Tensor out = empty(in.shape(), DType::Float32);
+  const float* xp = in.data<float>();
+  const float* mp = mean.data<float>();
+  const float* ip = invstd.data<float>();
+  float* op = out.data<float>();
+  for (std::int64_t n = 0; n < layout.batch; ++n)
+    for (std::int64_t c = 0; c < layout.channels; ++c) {
+      const std::int64_t at = (n * layout.channels + c) * layout.spatial;
+      for (std::int64_t s = 0; s < layout.spatial; ++s) op[at + s] = f(xp[at + s], mp[c], ip[c]);
+    }
+  return out;
+}
+
 // Under autocast batch norm keeps its input as x_hat = (x - mean) * invstd in 16 bits, a unit-scale tensor
 // whose rounding error does not grow with the channel's mean (the input itself, rounded, would lose the
 // deviations of a channel whose mean dwarfs them); backward rebuilds x = x_hat / invstd + mean.
 Tensor normalized_copy(const Tensor& x, const Tensor& mean, const Tensor& invstd, const ChannelLayout& layout,
                        DType dtype) {
-  Tensor hat = empty(x.shape(), DType::Float32);
-  const float* xp = x.data<float>();
-  const float* mp = mean.data<float>();
-  const float* ip = invstd.data<float>();
-  float* hp = hat.data<float>();
-  for (std::int64_t n = 0; n < layout.batch; ++n)
-    for (std::int64_t c = 0; c < layout.channels; ++c) {
-      const std::int64_t at = (n * layout.channels + c) * layout.spatial;
-      for (std::int64_t s = 0; s < layout.spatial; ++s) hp[at + s] = (xp[at + s] - mp[c]) * ip[c];
-    }
-  return autograd::to_low_precision(hat, dtype);
+  const auto normalise = [](float v, float m, float inv) { return (v - m) * inv; };
+  return autograd::to_low_precision(map_channels(x, mean, invstd, layout, normalise), dtype);
 }
 
 Tensor rebuilt_input(const Tensor& hat, const Tensor& mean, const Tensor& invstd, const ChannelLayout& layout) {
-  Tensor x = hat.to(DType::Float32);
-  const float* mp = mean.data<float>();
-  const float* ip = invstd.data<float>();
-  float* xp = x.data<float>();
-  for (std::int64_t n = 0; n < layout.batch; ++n)
-    for (std::int64_t c = 0; c < layout.channels; ++c) {
-      const std::int64_t at = (n * layout.channels + c) * layout.spatial;
-      for (std::int64_t s = 0; s < layout.spatial; ++s) xp[at + s] = xp[at + s] / ip[c] + mp[c];
-    }
-  return x;
+  const auto rebuild = [](float v, float m, float inv) { return v / inv + m; };
+  return map_channels(hat.to(DType::Float32), mean, invstd, layout, rebuild);
 }
 
 // The gradients of batch norm for the ones wanted (the others stay undefined): gx, gw, gb.

@@ -92,27 +92,17 @@ Tensor Tensor::contiguous_copy() const { return is_contiguous() ? detach() : clo
 
 Tensor Tensor::to(DType target) const {
   Tensor out(make_impl(shape(), target));
-  if (is_contiguous() && dtype() != target) {
-    // The common conversions between float32 and the 16-bit types, in bulk.
-    const DType from = dtype();
-    const std::int64_t n = numel();
-    if (from == DType::Float32 && target == DType::BFloat16) {
-      convert(data<float>(), out.data<BFloat16>(), n);
-      return out;
-    }
-    if (from == DType::Float32 && target == DType::Float16) {
-      convert(data<float>(), out.data<Float16>(), n);
-      return out;
-    }
-    if (from == DType::BFloat16 && target == DType::Float32) {
-      convert(data<BFloat16>(), out.data<float>(), n);
-      return out;
-    }
-    if (from == DType::Float16 && target == DType::Float32) {
-      convert(data<Float16>(), out.data<float>(), n);
-      return out;
-    }
-  }
+  // The common conversions between float32 and the 16-bit types run in bulk.
+  const auto bulk = [&](auto from, auto to) {
+    using From = decltype(from);
+    using To = decltype(to);
+    if (dtype() != dtype_of<From>() || target != dtype_of<To>()) return false;
+    convert(data<From>(), out.data<To>(), numel());
+    return true;
+  };
+  if (is_contiguous() &&
+      (bulk(float{}, BFloat16{}) || bulk(float{}, Float16{}) || bulk(BFloat16{}, float{}) || bulk(Float16{}, float{})))
+    return out;
   out.copy_(*this);
   return out;
 }
