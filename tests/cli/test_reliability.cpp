@@ -68,9 +68,10 @@ std::string compare_text(int parallel) {
          "[[compare.setups]]\nname = \"b\"\noptimizer = { name = \"adam\", lr = 0.01 }\n";
 }
 
-// Waits up to 20 s for a file another process is to write.
-void wait_for_file(const fs::path& path) {
+// Waits up to 20 s for a file another process is to write; whether it came.
+bool wait_for_file(const fs::path& path) {
   for (int i = 0; i < 4000 && !fs::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return fs::exists(path);
 }
 
 json summary_of(const std::string& output) { return json::parse(last_line(output), nullptr, false); }
@@ -300,7 +301,14 @@ TEST(Reliability, AKilledCompareTakesItsTrialsWithIt) {
   const auto cfg = write(s.dir / "c.toml", compare_text(2));
   const auto out = s.dir / "cmp";
   const pid_t pid = spawn({"compare", cfg.string(), "--out", out.string()}, s.dir / "log");
-  wait_for_file(out / "trials" / "b-seed3" / "metrics.jsonl");
+  // Both trials are under way (on a loaded machine either may start first).
+  const bool started = wait_for_file(out / "trials" / "a-seed3" / "metrics.jsonl") &&
+                       wait_for_file(out / "trials" / "b-seed3" / "metrics.jsonl");
+  if (!started) {
+    ::kill(pid, SIGKILL);
+    exit_code(pid);
+  }
+  ASSERT_TRUE(started) << read_all(s.dir / "log");
   ::kill(pid, SIGKILL);
   exit_code(pid);
   // Within a few seconds no process is writing the trial folders any more: their logs stop growing.
